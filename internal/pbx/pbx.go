@@ -1,0 +1,121 @@
+// Package pbx is the shared kernel of Switchboard: the small value types that
+// every PBX domain package speaks (tenants, users, registrations, call detail
+// records). It depends on the standard library only.
+package pbx
+
+import (
+	"strings"
+	"time"
+)
+
+// Tenant is an organisation served by Switchboard. Its name is its identity.
+type Tenant struct {
+	Name    string   `json:"tenant"`
+	Domains []string `json:"domains"`
+}
+
+// Digest algorithms supported for user credentials (RFC 3261, RFC 8760).
+const (
+	AlgMD5    = "MD5"
+	AlgSHA256 = "SHA-256"
+)
+
+// Credential is one stored digest HA1 hash. A user has one per
+// (realm, username form, algorithm); the plaintext password is never stored.
+type Credential struct {
+	Realm     string `json:"realm"`
+	Username  string `json:"username"`
+	Algorithm string `json:"algorithm"`
+	HA1       string `json:"ha1"`
+}
+
+// User is a person (or device owner) of a tenant who can register and call.
+type User struct {
+	Tenant      string       `json:"tenant"`
+	SIPAddress  string       `json:"sipAddress"` // alice@contoso.com, the address of record
+	DisplayName string       `json:"displayName,omitempty"`
+	Extension   string       `json:"extension,omitempty"`
+	LineURI     string       `json:"lineUri,omitempty"` // E.164, optionally ;ext=
+	Credentials []Credential `json:"-"`
+}
+
+// Username returns the user part of the SIP address (alice for alice@contoso.com).
+func (u User) Username() string {
+	user, _, _ := strings.Cut(u.SIPAddress, "@")
+	return user
+}
+
+// Domain returns the host part of the SIP address; it is the digest realm.
+func (u User) Domain() string {
+	_, host, _ := strings.Cut(u.SIPAddress, "@")
+	return host
+}
+
+// Number returns the E.164 number of the lineUri without "tel:" or ";ext=".
+func (u User) Number() string {
+	n := strings.TrimPrefix(u.LineURI, "tel:")
+	n, _, _ = strings.Cut(n, ";")
+	return n
+}
+
+// Binding is one registered contact of an address of record.
+type Binding struct {
+	AOR       string    `json:"aor"`       // alice@contoso.com
+	Contact   string    `json:"contact"`   // the Contact URI as the device sent it
+	Source    string    `json:"source"`    // ip:port the REGISTER came from (NAT)
+	Transport string    `json:"transport"` // udp | tcp | tls
+	Expires   time.Time `json:"expires"`
+	CallID    string    `json:"callId"`
+	CSeq      uint32    `json:"cseq"`
+	UserAgent string    `json:"userAgent,omitempty"`
+	Instance  string    `json:"instance,omitempty"` // +sip.instance, when given
+}
+
+// CallResult says how a call ended, as recorded in its CDR.
+type CallResult string
+
+// Call results.
+const (
+	ResultAnswered    CallResult = "answered"
+	ResultBusy        CallResult = "busy"
+	ResultCancelled   CallResult = "cancelled"
+	ResultUnavailable CallResult = "unavailable" // callee not registered / not reachable
+	ResultNotFound    CallResult = "not-found"
+	ResultNoAnswer    CallResult = "no-answer"
+	ResultRejected    CallResult = "rejected"
+	ResultFailed      CallResult = "failed"
+)
+
+// Party names a side of a call (who hung up).
+type Party string
+
+// Parties.
+const (
+	PartyCaller Party = "caller"
+	PartyCallee Party = "callee"
+	PartySystem Party = "system"
+	PartyNone   Party = ""
+)
+
+// CDR is the call detail record of one call through Switchboard.
+type CDR struct {
+	ID       int64      `json:"id"`
+	CallID   string     `json:"callId"` // the caller leg's Call-ID
+	Tenant   string     `json:"tenant"`
+	Caller   string     `json:"caller"` // sip address of the caller
+	Callee   string     `json:"callee"` // sip address of the callee, if resolved
+	Dialed   string     `json:"dialed"` // the user part of the Request-URI as dialled
+	Start    time.Time  `json:"start"`
+	Answer   *time.Time `json:"answer,omitempty"`
+	End      time.Time  `json:"end"`
+	Duration int64      `json:"durationSeconds"` // answered time, whole seconds
+	Result   CallResult `json:"result"`
+	Cause    int        `json:"cause"` // final SIP status given to the caller (200 when answered)
+	HangupBy Party      `json:"hangupBy,omitempty"`
+}
+
+// CDRFilter selects CDRs.
+type CDRFilter struct {
+	Tenant string
+	Limit  int
+}
