@@ -1,0 +1,98 @@
+package app
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/switchboard-pbx/switchboard/internal/api"
+	"github.com/switchboard-pbx/switchboard/internal/callctl"
+	"github.com/switchboard-pbx/switchboard/internal/media"
+	"github.com/switchboard-pbx/switchboard/internal/obs"
+	"github.com/switchboard-pbx/switchboard/internal/pbx"
+	"github.com/switchboard-pbx/switchboard/internal/provision"
+)
+
+// relayAdapter fits the media relay to call control's Media port.
+type relayAdapter struct {
+	relay *media.Relay
+	m     *obs.Metrics
+}
+
+func (r relayAdapter) NewSession(id string) (callctl.MediaSession, error) {
+	s, err := r.relay.NewSession(id)
+	if err != nil {
+		return nil, err
+	}
+	return relaySession{s: s, m: r.m}, nil
+}
+
+type relaySession struct {
+	s *media.Session
+	m *obs.Metrics
+}
+
+func (r relaySession) Rewrite(fromCallee bool, sdp []byte) ([]byte, error) {
+	side := media.SideA
+	if fromCallee {
+		side = media.SideB
+	}
+	return r.s.Rewrite(side, sdp)
+}
+
+func (r relaySession) Close() {
+	r.s.Close()
+	st := r.s.Stats()
+	r.m.MediaPackets.WithLabelValues("caller_to_callee").Add(float64(st.PacketsAtoB))
+	r.m.MediaPackets.WithLabelValues("callee_to_caller").Add(float64(st.PacketsBtoA))
+}
+
+// cdrSink stores CDRs and counts calls by result.
+type cdrSink struct{ n *node }
+
+func (c cdrSink) Record(cdr pbx.CDR) {
+	c.n.metrics.CallsTotal.WithLabelValues(string(cdr.Result)).Inc()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := c.n.st.InsertCDR(ctx, cdr); err != nil {
+		c.n.log.Error("store cdr", "call_id", cdr.CallID, "err", err)
+	}
+}
+
+func (n *node) registerGauges() {
+	n.metrics.Registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "switchboard_media_ports_in_use",
+			Help: "RTP/RTCP port pairs allocated by the media relay."},
+			func() float64 { return float64(n.relay.InUse()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "switchboard_sip_dialogs",
+			Help: "SIP dialogs (call legs) in progress."},
+			func() float64 { return float64(n.sip.Dialogs()) }),
+	)
+}
+
+func (n *node) startHTTP() error {
+	ln, err := net.Listen("tcp", n.cfg.HTTP)
+	if err != nil {
+		return err
+	}
+	prov := provision.NewService(n.st, n.reload)
+	h := api.New(api.Options{
+		Token:     n.token,
+		Provision: prov,
+		CDRs:      n.st.CDRs,
+		Registrations: func() []pbx.Binding {
+			return n.reg.All()
+		},
+		Tenants: n.st.Tenants,
+		Users:   n.st.Users,
+		Metrics: n.metrics.Handler(),
+		Ready:   func() bool { return true },
+		Log:     n.log,
+	})
+	n.httpLn = ln
+	n.http = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	return nil
+}

@@ -1,0 +1,374 @@
+package callctl
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/switchboard-pbx/switchboard/internal/pbx"
+)
+
+// call is one call in progress. All its fields are touched only from its
+// loop goroutine; every event is posted to the loop as a closure.
+type call struct {
+	e      *Engine
+	log    *slog.Logger
+	req    InviteRequest
+	callee *pbx.User
+	in     Inbound
+	media  MediaSession
+	cdr    pbx.CDR
+
+	ev   chan func()
+	done chan struct{}
+
+	forks    map[*fork]struct{}
+	winner   *fork
+	answered bool
+	ended    bool
+	best     int
+	bestWhy  string
+	reinvite bool // a re-INVITE is being relayed
+	timer    *time.Timer
+}
+
+// fork is one outbound leg of a call.
+type fork struct {
+	c      *call
+	target pbx.Binding
+	out    Outbound
+}
+
+func (c *call) post(f func()) {
+	select {
+	case c.ev <- f:
+	case <-c.done:
+	}
+}
+
+func (c *call) loop(ctx context.Context) {
+	defer c.e.wg.Done()
+	for {
+		select {
+		case f := <-c.ev:
+			f()
+			if c.ended {
+				close(c.done)
+				return
+			}
+		case <-ctx.Done():
+			c.hangupAll()
+			close(c.done)
+			return
+		}
+	}
+}
+
+func (c *call) start(ctx context.Context, devices []pbx.Binding, offer []byte) {
+	for _, b := range devices {
+		f := &fork{c: c, target: b}
+		out, err := c.e.dialer.Dial(ctx, Dial{CallID: c.req.CallID, Target: b, Caller: c.req.Caller,
+			Callee: c.callee, SDP: offer}, f)
+		if err != nil {
+			c.log.Warn("dial device", "contact", b.Contact, "err", err)
+			c.noteFailure(503, "Service Unavailable")
+			continue
+		}
+		f.out = out
+		c.forks[f] = struct{}{}
+	}
+	if len(c.forks) == 0 {
+		c.reject()
+		return
+	}
+	c.timer = time.AfterFunc(c.e.cfg.RingTimeout, func() { c.post(c.ringTimeout) })
+}
+
+// noteFailure keeps the best final response among the forks (RFC 3261 §16.7):
+// a 6xx wins, then 486 Busy, then other 4xx, then 5xx; timeouts rank last.
+func (c *call) noteFailure(code int, reason string) {
+	rank := func(code int) int {
+		switch {
+		case code >= 600:
+			return 5
+		case code == 486:
+			return 4
+		case code == 408 || code == 487:
+			return 1
+		case code >= 400 && code < 500:
+			return 3
+		case code >= 500:
+			return 2
+		}
+		return 0
+	}
+	if c.best == 0 || rank(code) > rank(c.best) {
+		c.best, c.bestWhy = code, reason
+	}
+}
+
+func (c *call) reject() {
+	code, why := c.best, c.bestWhy
+	if code == 0 || code == 408 || code == 487 {
+		code, why = 480, "Temporarily Unavailable"
+	}
+	_ = c.in.Reject(code, why)
+	result := pbx.ResultRejected
+	switch {
+	case code == 486 || code == 600:
+		result = pbx.ResultBusy
+	case code == 480:
+		result = pbx.ResultUnavailable
+	case code == 603:
+		result = pbx.ResultRejected
+	case code >= 500 && code < 600:
+		result = pbx.ResultFailed
+	}
+	c.end(result, code, pbx.PartyCallee)
+}
+
+func (c *call) ringTimeout() {
+	if c.answered || c.ended {
+		return
+	}
+	c.cancelForks(nil)
+	_ = c.in.Reject(480, "Temporarily Unavailable")
+	c.end(pbx.ResultNoAnswer, 480, pbx.PartySystem)
+}
+
+func (c *call) cancelForks(except *fork) {
+	for f := range c.forks {
+		if f != except {
+			f.out.Cancel()
+		}
+		delete(c.forks, f)
+	}
+}
+
+// hangupAll ends the call whatever its state (shutdown).
+func (c *call) hangupAll() {
+	if c.ended {
+		return
+	}
+	if c.answered {
+		c.byeAsync(c.in.Bye)
+		c.byeAsync(c.winner.out.Bye)
+		c.end(pbx.ResultAnswered, 200, pbx.PartySystem)
+		return
+	}
+	c.cancelForks(nil)
+	_ = c.in.Reject(503, "Service Unavailable")
+	c.end(pbx.ResultFailed, 503, pbx.PartySystem)
+}
+
+// byeAsync sends a BYE without blocking the loop; the engine waits for it.
+func (c *call) byeAsync(bye func() error) {
+	c.e.wg.Add(1)
+	go func() {
+		defer c.e.wg.Done()
+		if err := bye(); err != nil {
+			c.log.Debug("bye", "err", err)
+		}
+	}()
+}
+
+func (c *call) end(result pbx.CallResult, cause int, by pbx.Party) {
+	if c.ended {
+		return
+	}
+	c.ended = true
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+	now := c.e.now()
+	c.cdr.End, c.cdr.Result, c.cdr.Cause, c.cdr.HangupBy = now, result, cause, by
+	if c.cdr.Answer != nil {
+		c.cdr.Duration = int64(now.Sub(*c.cdr.Answer).Round(time.Second) / time.Second)
+	}
+	c.media.Close()
+	c.in.Release()
+	if c.winner != nil {
+		c.winner.out.Release()
+	}
+	c.e.calls.Delete(c.req.CallID)
+	c.e.active.Add(-1)
+	c.log.Info("call ended", "result", result, "status", cause, "hangup_by", by, "duration_s", c.cdr.Duration)
+	c.e.record(c.cdr)
+}
+
+// --- caller leg events (InboundEvents) ---
+
+func (c *call) Cancel() {
+	c.post(func() {
+		if c.answered || c.ended {
+			return
+		}
+		c.cancelForks(nil)
+		c.end(pbx.ResultCancelled, 487, pbx.PartyCaller)
+	})
+}
+
+func (c *call) Ack() {}
+
+func (c *call) Bye() {
+	c.post(func() {
+		if c.ended {
+			return
+		}
+		if !c.answered { // BYE before the 2xx: treat as an abandon
+			c.cancelForks(nil)
+			c.end(pbx.ResultCancelled, 487, pbx.PartyCaller)
+			return
+		}
+		c.byeAsync(c.winner.out.Bye)
+		c.end(pbx.ResultAnswered, 200, pbx.PartyCaller)
+	})
+}
+
+func (c *call) ReInvite(sdp []byte, reply func(int, []byte)) {
+	c.post(func() {
+		if c.ended || !c.answered {
+			reply(481, nil)
+			return
+		}
+		c.relayReInvite(false, sdp, reply)
+	})
+}
+
+// relayReInvite forwards a re-INVITE to the other party without blocking the
+// loop; fromCallee says which side sent it.
+func (c *call) relayReInvite(fromCallee bool, sdp []byte, reply func(int, []byte)) {
+	if c.reinvite {
+		reply(491, nil)
+		return
+	}
+	offer := sdp
+	if len(sdp) > 0 {
+		var err error
+		if offer, err = c.media.Rewrite(fromCallee, sdp); err != nil {
+			reply(488, nil)
+			return
+		}
+	}
+	c.reinvite = true
+	send := c.winner.out.ReInvite
+	if fromCallee {
+		send = c.in.ReInvite
+	}
+	c.e.wg.Add(1)
+	go func() {
+		defer c.e.wg.Done()
+		code, answer, err := send(offer)
+		if err != nil && code == 0 {
+			code = 408
+		}
+		c.post(func() {
+			c.reinvite = false
+			if code >= 200 && code < 300 && len(answer) > 0 {
+				var rerr error
+				if answer, rerr = c.media.Rewrite(!fromCallee, answer); rerr != nil {
+					code, answer = 488, nil
+				}
+			}
+			reply(code, answer)
+		})
+	}()
+}
+
+// --- callee leg events (LegEvents), posted to the loop ---
+
+func (f *fork) Provisional(code int, reason string, sdp []byte) {
+	c := f.c
+	c.post(func() {
+		if c.answered || c.ended {
+			return
+		}
+		var body []byte
+		if len(sdp) > 0 {
+			var err error
+			if body, err = c.media.Rewrite(true, sdp); err != nil {
+				body = nil
+			}
+		}
+		_ = c.in.Progress(code, reason, body)
+	})
+}
+
+func (f *fork) Answered(sdp []byte) {
+	c := f.c
+	c.post(func() {
+		if c.ended || c.answered {
+			// Another device won, or the caller gave up: end this one.
+			delete(c.forks, f)
+			c.byeAsync(f.out.Bye)
+			return
+		}
+		delete(c.forks, f)
+		c.answered, c.winner = true, f
+		c.cancelForks(f)
+		if c.timer != nil {
+			c.timer.Stop()
+		}
+		body, err := c.media.Rewrite(true, sdp)
+		if err != nil {
+			c.byeAsync(f.out.Bye)
+			_ = c.in.Reject(488, "Not Acceptable Here")
+			c.end(pbx.ResultFailed, 488, pbx.PartyCallee)
+			return
+		}
+		now := c.e.now()
+		c.cdr.Answer = &now
+		if err := c.in.Answer(body); err != nil {
+			c.log.Warn("answer caller", "err", err)
+			c.byeAsync(f.out.Bye)
+			c.end(pbx.ResultFailed, 500, pbx.PartySystem)
+			return
+		}
+		c.log.Info("call answered", "callee", c.callee.SIPAddress, "contact", f.target.Contact)
+	})
+}
+
+func (f *fork) Failed(code int, reason string) {
+	c := f.c
+	c.post(func() {
+		if _, ok := c.forks[f]; !ok {
+			return
+		}
+		delete(c.forks, f)
+		f.out.Release()
+		if c.answered || c.ended {
+			return
+		}
+		c.noteFailure(code, reason)
+		if len(c.forks) == 0 {
+			c.reject()
+		}
+	})
+}
+
+func (f *fork) Bye() {
+	c := f.c
+	c.post(func() {
+		if c.ended || c.winner != f {
+			return
+		}
+		c.byeAsync(c.in.Bye)
+		c.end(pbx.ResultAnswered, 200, pbx.PartyCallee)
+	})
+}
+
+func (f *fork) ReInvite(sdp []byte, reply func(int, []byte)) {
+	c := f.c
+	c.post(func() {
+		if c.ended || c.winner != f {
+			reply(481, nil)
+			return
+		}
+		c.relayReInvite(true, sdp, reply)
+	})
+}
+
+var (
+	_ InboundEvents = (*call)(nil)
+	_ LegEvents     = (*fork)(nil)
+)

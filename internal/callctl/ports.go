@@ -1,0 +1,103 @@
+// Package callctl is Switchboard's back-to-back user agent: it turns one
+// caller leg into one call, forks it to every registered device of the
+// callee, bridges the answering leg, propagates CANCEL, BYE and re-INVITE,
+// and writes the call detail record. Each call's work runs on its own loop
+// (sipgo delivers every message on its own goroutine), so an ACK can never be
+// handled after the BYE that follows it.
+//
+// callctl is a domain package: it speaks to SIP only through the small ports
+// declared here, implemented by the signaling adapter.
+package callctl
+
+import (
+	"context"
+
+	"github.com/switchboard-pbx/switchboard/internal/pbx"
+)
+
+// Inbound is the caller's leg (the server side of the INVITE).
+type Inbound interface {
+	// Progress sends a provisional response (180, 183) with optional SDP.
+	Progress(code int, reason string, sdp []byte) error
+	// Answer sends 200 OK with SDP and keeps retransmitting it until ACK.
+	Answer(sdp []byte) error
+	// Reject sends a final error response.
+	Reject(code int, reason string) error
+	// Bye ends the confirmed dialog from our side.
+	Bye() error
+	// ReInvite sends a re-INVITE towards the caller and returns its final answer.
+	ReInvite(sdp []byte) (code int, answer []byte, err error)
+	// Release forgets the dialog; later requests in it get 481.
+	Release()
+}
+
+// Outbound is one callee device's leg (the client side of an INVITE).
+type Outbound interface {
+	// Cancel abandons the pending INVITE (CANCEL once it is safe, ACK+BYE
+	// if a 2xx crosses it) and releases the leg.
+	Cancel()
+	// Bye ends the confirmed dialog.
+	Bye() error
+	// ReInvite sends a re-INVITE in the dialog and returns the final answer.
+	ReInvite(sdp []byte) (code int, answer []byte, err error)
+	// Release forgets the dialog.
+	Release()
+}
+
+// LegEvents receives what happens on an outbound leg. Implementations post
+// the event to the call's loop and return at once.
+type LegEvents interface {
+	Provisional(code int, reason string, sdp []byte)
+	Answered(sdp []byte)
+	Failed(code int, reason string)
+	Bye()
+	ReInvite(sdp []byte, reply func(code int, sdp []byte))
+}
+
+// InboundEvents receives what happens on the caller's leg.
+type InboundEvents interface {
+	Cancel()
+	Ack()
+	Bye()
+	ReInvite(sdp []byte, reply func(code int, sdp []byte))
+}
+
+// Dial describes one outbound leg to originate.
+type Dial struct {
+	CallID string      // the caller leg's Call-ID, for logs only
+	Target pbx.Binding // the device to ring
+	Caller *pbx.User   // identity presented to the callee
+	Callee *pbx.User
+	SDP    []byte // offer, already rewritten for the callee side
+}
+
+// Dialer originates outbound legs.
+type Dialer interface {
+	// Dial sends the INVITE and returns at once; everything that follows is
+	// reported to ev. An error means the INVITE could not be sent at all.
+	Dial(ctx context.Context, d Dial, ev LegEvents) (Outbound, error)
+}
+
+// MediaSession is one call's media relay.
+type MediaSession interface {
+	// Rewrite takes SDP received from one party and returns the SDP to send
+	// to the other, pointing at the relay.
+	Rewrite(fromCallee bool, sdp []byte) ([]byte, error)
+	// Close stops relaying and releases the ports.
+	Close()
+}
+
+// Media allocates relay sessions.
+type Media interface {
+	NewSession(callID string) (MediaSession, error)
+}
+
+// Recorder receives the CDR of every finished call.
+type Recorder interface {
+	Record(c pbx.CDR)
+}
+
+// Locator finds the registered devices of an address of record.
+type Locator interface {
+	Lookup(aor string) []pbx.Binding
+}

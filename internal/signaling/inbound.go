@@ -1,0 +1,287 @@
+package signaling
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-pbx/switchboard/internal/callctl"
+)
+
+// inbound is the caller's leg: the UAS side of the B2BUA.
+type inbound struct {
+	s        *Server
+	req      *sip.Request
+	tx       sip.ServerTransaction
+	callID   string
+	localTag string
+	source   string // where the caller's requests come from (NAT)
+
+	mu           sync.Mutex
+	events       callctl.InboundEvents
+	cancelled    bool
+	final        bool
+	finalCh      chan struct{}
+	acked        chan struct{}
+	ackOnce      sync.Once
+	cseq         uint32
+	remoteTarget sip.Uri
+	released     bool
+}
+
+var _ callctl.Inbound = (*inbound)(nil)
+
+func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
+	if to := req.To(); to != nil && to.Params.Has("tag") {
+		l, ok := s.dialogs.get(callIDOf(req))
+		if !ok {
+			s.respond(req, tx, 481, "Call/Transaction Does Not Exist")
+			return
+		}
+		l.onReInvite(req, tx)
+		return
+	}
+	if s.closing.Load() {
+		s.respond(req, tx, 503, "Service Unavailable", sip.NewHeader("Retry-After", "30"))
+		return
+	}
+	from := req.From()
+	if from == nil || from.Address.User == "" {
+		s.respond(req, tx, 400, "Bad Request")
+		return
+	}
+	s.respond(req, tx, 100, "Trying")
+	caller, ok := s.authenticate(req, tx, aorOf(from.Address))
+	if !ok {
+		return
+	}
+	target := req.Recipient.User
+	if target == "" {
+		s.respond(req, tx, 404, "Not Found")
+		return
+	}
+	if req.Recipient.Host != "" {
+		target += "@" + strings.ToLower(req.Recipient.Host)
+	}
+	in := &inbound{s: s, req: req, tx: tx, callID: callIDOf(req), localTag: sip.GenerateTagN(16),
+		source: req.Source(), finalCh: make(chan struct{}), acked: make(chan struct{}),
+		cseq: 1}
+	if c := req.Contact(); c != nil {
+		in.remoteTarget = *c.Address.Clone()
+	} else {
+		in.remoteTarget = *from.Address.Clone()
+	}
+	s.dialogs.put(in.callID, in)
+	tx.OnCancel(func(*sip.Request) { in.onCancel() })
+	ev := s.engine.Invite(context.Background(), callctl.InviteRequest{CallID: in.callID, Caller: caller,
+		Target: target, SDP: req.Body()}, in)
+	if ev != nil {
+		in.mu.Lock()
+		in.events = ev
+		pending := in.cancelled
+		in.mu.Unlock()
+		if pending {
+			ev.Cancel()
+		}
+	}
+	// sipgo ends the transaction when the handler returns: wait for the
+	// final response (or the transaction's end) first.
+	select {
+	case <-in.finalCh:
+	case <-tx.Done():
+		in.onCancel()
+	}
+}
+
+func (in *inbound) onCancel() {
+	in.mu.Lock()
+	if in.final {
+		in.mu.Unlock()
+		return
+	}
+	in.final, in.cancelled = true, true
+	close(in.finalCh)
+	ev := in.events
+	in.mu.Unlock()
+	if ev != nil {
+		ev.Cancel()
+	}
+}
+
+func (in *inbound) response(code int, reason string, sdp []byte) *sip.Response {
+	res := sip.NewResponseFromRequest(in.req, code, reason, nil)
+	if to := res.To(); to != nil {
+		to.Params.Add("tag", in.localTag)
+	}
+	if code > 100 && code < 300 {
+		res.AppendHeader(in.s.contact(in.req.Transport()))
+	}
+	if len(sdp) > 0 {
+		res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+		res.SetBody(sdp)
+	}
+	return res
+}
+
+// Progress implements callctl.Inbound.
+func (in *inbound) Progress(code int, reason string, sdp []byte) error {
+	in.mu.Lock()
+	done := in.final
+	in.mu.Unlock()
+	if done {
+		return nil
+	}
+	return in.tx.Respond(in.response(code, reason, sdp))
+}
+
+// Answer implements callctl.Inbound: 200 OK, retransmitted until ACK.
+func (in *inbound) Answer(sdp []byte) error {
+	in.mu.Lock()
+	if in.final {
+		in.mu.Unlock()
+		return errCancelled
+	}
+	in.final = true
+	close(in.finalCh)
+	in.mu.Unlock()
+	res := in.response(200, "OK", sdp)
+	if err := in.tx.Respond(res); err != nil {
+		return err
+	}
+	if !sip.IsReliable(in.req.Transport()) {
+		go in.retransmit(res)
+	}
+	return nil
+}
+
+// retransmit resends the 2xx until the ACK comes (RFC 3261 §13.3.1.4); with
+// no ACK after 64*T1 the caller is gone and the call ends.
+func (in *inbound) retransmit(res *sip.Response) {
+	interval := sip.T1
+	deadline := time.NewTimer(64 * sip.T1)
+	defer deadline.Stop()
+	for {
+		t := time.NewTimer(interval)
+		select {
+		case <-in.acked:
+			t.Stop()
+			return
+		case <-deadline.C:
+			t.Stop()
+			in.mu.Lock()
+			ev, rel := in.events, in.released
+			in.mu.Unlock()
+			if ev != nil && !rel {
+				ev.Bye()
+			}
+			return
+		case <-t.C:
+			if err := in.tx.Respond(res); err != nil {
+				return
+			}
+			if interval *= 2; interval > sip.T2 {
+				interval = sip.T2
+			}
+		}
+	}
+}
+
+// Reject implements callctl.Inbound.
+func (in *inbound) Reject(code int, reason string) error {
+	in.mu.Lock()
+	if in.final {
+		in.mu.Unlock()
+		return nil
+	}
+	in.final = true
+	close(in.finalCh)
+	in.mu.Unlock()
+	return in.tx.Respond(in.response(code, reason, nil))
+}
+
+// newRequest builds a request inside the caller's dialog (we are the UAS:
+// our From is their To with our tag).
+func (in *inbound) newRequest(method sip.RequestMethod) *sip.Request {
+	in.mu.Lock()
+	in.cseq++
+	seq := in.cseq
+	target := in.remoteTarget
+	in.mu.Unlock()
+	r := sip.NewRequest(method, target)
+	if to := in.req.To(); to != nil {
+		from := &sip.FromHeader{DisplayName: to.DisplayName, Address: to.Address, Params: sip.NewParams()}
+		from.Params.Add("tag", in.localTag)
+		r.AppendHeader(from)
+	}
+	if f := in.req.From(); f != nil {
+		to := &sip.ToHeader{DisplayName: f.DisplayName, Address: f.Address, Params: f.Params.Clone()}
+		r.AppendHeader(to)
+	}
+	cid := sip.CallIDHeader(in.callID)
+	r.AppendHeader(&cid)
+	r.AppendHeader(&sip.CSeqHeader{SeqNo: seq, MethodName: method})
+	mf := sip.MaxForwardsHeader(70)
+	r.AppendHeader(&mf)
+	in.s.route(r, in.req.Transport(), in.source)
+	return r
+}
+
+// Bye implements callctl.Inbound.
+func (in *inbound) Bye() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 32*sip.T1)
+	defer cancel()
+	in.ackOnce.Do(func() { close(in.acked) })
+	_, err := in.s.cli.Do(ctx, in.newRequest(sip.BYE))
+	return err
+}
+
+// ReInvite implements callctl.Inbound.
+func (in *inbound) ReInvite(sdp []byte) (int, []byte, error) {
+	return in.s.reInvite(in.newRequest(sip.INVITE), sdp)
+}
+
+// Release implements callctl.Inbound.
+func (in *inbound) Release() {
+	in.mu.Lock()
+	in.released = true
+	in.mu.Unlock()
+	in.s.dialogs.del(in.callID, in)
+}
+
+func (in *inbound) onAck(req *sip.Request) {
+	in.ackOnce.Do(func() { close(in.acked) })
+	in.mu.Lock()
+	ev := in.events
+	in.mu.Unlock()
+	if ev != nil {
+		ev.Ack()
+	}
+}
+
+func (in *inbound) onBye(req *sip.Request, tx sip.ServerTransaction) {
+	in.s.respond(req, tx, 200, "OK")
+	in.ackOnce.Do(func() { close(in.acked) })
+	in.mu.Lock()
+	ev := in.events
+	in.mu.Unlock()
+	if ev != nil {
+		ev.Bye()
+	}
+}
+
+func (in *inbound) onReInvite(req *sip.Request, tx sip.ServerTransaction) {
+	in.mu.Lock()
+	ev := in.events
+	if c := req.Contact(); c != nil {
+		in.remoteTarget = *c.Address.Clone()
+	}
+	in.mu.Unlock()
+	if ev == nil {
+		in.s.respond(req, tx, 481, "Call/Transaction Does Not Exist")
+		return
+	}
+	in.s.serveReInvite(req, tx, in.localTag, ev.ReInvite)
+}

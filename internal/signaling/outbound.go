@@ -1,0 +1,373 @@
+package signaling
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-pbx/switchboard/internal/callctl"
+)
+
+var errCancelled = errors.New("leg cancelled")
+
+// outbound is one callee device's leg: the UAC side of the B2BUA.
+type outbound struct {
+	s      *Server
+	ev     callctl.LegEvents
+	invite *sip.Request
+	tx     sip.ClientTransaction
+	callID string
+	dest   string
+	tp     string
+
+	mu           sync.Mutex
+	provisional  bool // any 1xx seen: CANCEL is allowed
+	cancelWanted bool
+	cancelSent   bool
+	silenced     bool // after Cancel/Release nothing is reported
+	confirmed    bool
+	cseq         uint32
+	to           *sip.ToHeader // with the callee's tag
+	remoteTarget sip.Uri
+}
+
+var _ callctl.Outbound = (*outbound)(nil)
+
+// Dial implements callctl.Dialer.
+func (s *Server) Dial(ctx context.Context, d callctl.Dial, ev callctl.LegEvents) (callctl.Outbound, error) {
+	if s.closing.Load() {
+		return nil, errors.New("server closing")
+	}
+	var target sip.Uri
+	if err := sip.ParseUri(d.Target.Contact, &target); err != nil {
+		return nil, err
+	}
+	tp := strings.ToUpper(d.Target.Transport)
+	if tp == "" {
+		tp = "UDP"
+	}
+	r := sip.NewRequest(sip.INVITE, target)
+	from := &sip.FromHeader{DisplayName: d.Caller.DisplayName, Params: sip.NewParams(),
+		Address: sip.Uri{Scheme: "sip", User: d.Caller.Username(), Host: d.Caller.Domain()}}
+	from.Params.Add("tag", sip.GenerateTagN(16))
+	to := &sip.ToHeader{DisplayName: d.Callee.DisplayName, Params: sip.NewParams(),
+		Address: sip.Uri{Scheme: "sip", User: d.Callee.Username(), Host: d.Callee.Domain()}}
+	cid := sip.CallIDHeader("sb-" + sip.GenerateTagN(24))
+	mf := sip.MaxForwardsHeader(70)
+	r.AppendHeader(from)
+	r.AppendHeader(to)
+	r.AppendHeader(&cid)
+	r.AppendHeader(&sip.CSeqHeader{SeqNo: 1, MethodName: sip.INVITE})
+	r.AppendHeader(&mf)
+	r.AppendHeader(s.contact(tp))
+	r.AppendHeader(sip.NewHeader("Allow", allowed))
+	r.AppendHeader(sip.NewHeader("User-Agent", s.cfg.UserAgent))
+	if len(d.SDP) > 0 {
+		r.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	}
+	r.SetBody(d.SDP)
+	dest := d.Target.Source
+	if dest == "" {
+		dest = target.HostPort()
+	}
+	s.route(r, tp, dest)
+	o := &outbound{s: s, ev: ev, invite: r, callID: string(cid), dest: dest, tp: tp, cseq: 1,
+		remoteTarget: target}
+	s.dialogs.put(o.callID, o)
+	tx, err := s.cli.TransactionRequest(context.Background(), r)
+	if err != nil {
+		s.dialogs.del(o.callID, o)
+		return nil, err
+	}
+	o.tx = tx
+	go o.read()
+	return o, nil
+}
+
+// read follows the INVITE transaction to its final response.
+func (o *outbound) read() {
+	for {
+		select {
+		case res := <-o.tx.Responses():
+			if res.IsProvisional() {
+				o.mu.Lock()
+				o.provisional = true
+				sendCancel := o.cancelWanted && !o.cancelSent
+				o.cancelSent = o.cancelSent || sendCancel
+				quiet := o.silenced
+				o.mu.Unlock()
+				if sendCancel {
+					go o.sendCancel()
+				}
+				if res.StatusCode > 100 && !quiet {
+					o.ev.Provisional(res.StatusCode, res.Reason, res.Body())
+				}
+				continue
+			}
+			if res.IsSuccess() {
+				o.answered(res)
+				return
+			}
+			o.mu.Lock()
+			quiet := o.silenced
+			o.silenced = true
+			o.mu.Unlock()
+			if !quiet {
+				o.ev.Failed(res.StatusCode, res.Reason)
+			}
+			o.s.dialogs.del(o.callID, o)
+			return
+		case <-o.tx.Done():
+			o.mu.Lock()
+			quiet := o.silenced
+			o.silenced = true
+			o.mu.Unlock()
+			if !quiet {
+				code, why := 408, "Request Timeout"
+				if err := o.tx.Err(); err != nil && !errors.Is(err, sip.ErrTransactionTimeout) {
+					code, why = 503, "Service Unavailable"
+				}
+				o.ev.Failed(code, why)
+			}
+			o.s.dialogs.del(o.callID, o)
+			return
+		}
+	}
+}
+
+func (o *outbound) answered(res *sip.Response) {
+	o.mu.Lock()
+	if to := res.To(); to != nil {
+		o.to = to
+	}
+	if c := res.Contact(); c != nil {
+		o.remoteTarget = *c.Address.Clone()
+	}
+	o.confirmed = true
+	quiet := o.silenced
+	o.mu.Unlock()
+	ack := o.newRequest(sip.ACK, 1)
+	send := func() {
+		if err := o.s.cli.WriteRequest(ack.Clone(), sipNoBuild); err != nil {
+			o.s.log.Debug("ack", "err", err)
+		}
+	}
+	ack = o.s.built(ack)
+	send()
+	o.tx.OnRetransmission(func(r *sip.Response) {
+		if r.IsSuccess() {
+			send()
+		}
+	})
+	if quiet { // cancelled or released while the 2xx was on its way
+		go func() { _ = o.Bye(); o.Release() }()
+		return
+	}
+	o.ev.Answered(res.Body())
+}
+
+func (o *outbound) sendCancel() {
+	c := sip.NewRequest(sip.CANCEL, o.invite.Recipient)
+	c.AppendHeader(sip.HeaderClone(o.invite.Via()))
+	c.AppendHeader(sip.HeaderClone(o.invite.From()))
+	c.AppendHeader(sip.HeaderClone(o.invite.To()))
+	c.AppendHeader(sip.HeaderClone(o.invite.CallID()))
+	c.AppendHeader(&sip.CSeqHeader{SeqNo: o.invite.CSeq().SeqNo, MethodName: sip.CANCEL})
+	mf := sip.MaxForwardsHeader(70)
+	c.AppendHeader(&mf)
+	o.s.route(c, o.tp, o.dest)
+	ctx, cancel := context.WithTimeout(context.Background(), 32*sip.T1)
+	defer cancel()
+	if _, err := o.s.cli.Do(ctx, c, sipNoBuild); err != nil {
+		o.s.log.Debug("cancel", "err", err)
+	}
+}
+
+// Cancel implements callctl.Outbound.
+func (o *outbound) Cancel() {
+	o.mu.Lock()
+	if o.silenced {
+		o.mu.Unlock()
+		return
+	}
+	o.silenced, o.cancelWanted = true, true
+	send := o.provisional && !o.cancelSent && !o.confirmed
+	o.cancelSent = o.cancelSent || send
+	o.mu.Unlock()
+	if send {
+		go o.sendCancel()
+	}
+}
+
+// newRequest builds a request in the callee's dialog.
+func (o *outbound) newRequest(method sip.RequestMethod, seq uint32) *sip.Request {
+	o.mu.Lock()
+	target := o.remoteTarget
+	to := o.to
+	o.mu.Unlock()
+	r := sip.NewRequest(method, target)
+	r.AppendHeader(sip.HeaderClone(o.invite.From()))
+	if to != nil {
+		r.AppendHeader(sip.HeaderClone(to))
+	} else {
+		r.AppendHeader(sip.HeaderClone(o.invite.To()))
+	}
+	r.AppendHeader(sip.HeaderClone(o.invite.CallID()))
+	r.AppendHeader(&sip.CSeqHeader{SeqNo: seq, MethodName: method})
+	mf := sip.MaxForwardsHeader(70)
+	r.AppendHeader(&mf)
+	o.s.route(r, o.tp, o.dest)
+	return r
+}
+
+func (o *outbound) nextSeq() uint32 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.cseq++
+	return o.cseq
+}
+
+// Bye implements callctl.Outbound.
+func (o *outbound) Bye() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 32*sip.T1)
+	defer cancel()
+	_, err := o.s.cli.Do(ctx, o.newRequest(sip.BYE, o.nextSeq()))
+	return err
+}
+
+// ReInvite implements callctl.Outbound.
+func (o *outbound) ReInvite(sdp []byte) (int, []byte, error) {
+	return o.s.reInvite(o.newRequest(sip.INVITE, o.nextSeq()), sdp)
+}
+
+// Release implements callctl.Outbound.
+func (o *outbound) Release() {
+	o.mu.Lock()
+	o.silenced = true
+	o.mu.Unlock()
+	o.s.dialogs.del(o.callID, o)
+}
+
+func (o *outbound) onAck(*sip.Request) {}
+
+func (o *outbound) onBye(req *sip.Request, tx sip.ServerTransaction) {
+	o.s.respond(req, tx, 200, "OK")
+	o.mu.Lock()
+	quiet := o.silenced || !o.confirmed
+	o.mu.Unlock()
+	if !quiet {
+		o.ev.Bye()
+	}
+}
+
+func (o *outbound) onReInvite(req *sip.Request, tx sip.ServerTransaction) {
+	o.mu.Lock()
+	if c := req.Contact(); c != nil {
+		o.remoteTarget = *c.Address.Clone()
+	}
+	o.mu.Unlock()
+	o.s.serveReInvite(req, tx, "", o.ev.ReInvite)
+}
+
+// --- shared helpers ---
+
+// sipNoBuild sends a request exactly as built (our own Via already set).
+func sipNoBuild(_ *sipgo.Client, _ *sip.Request) error { return nil }
+
+// contact is our Contact header for a transport.
+func (s *Server) contact(tp string) *sip.ContactHeader {
+	c := &sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "sb", Host: s.host, Port: s.port}}
+	if sip.IsReliable(tp) {
+		c.Address.UriParams = sip.NewParams()
+		c.Address.UriParams.Add("transport", strings.ToLower(tp))
+	}
+	return c
+}
+
+// route sets where a request goes: the peer's real source (NAT) over the
+// given transport, from our SIP socket for UDP.
+func (s *Server) route(r *sip.Request, tp, dest string) {
+	r.SetTransport(strings.ToUpper(tp))
+	r.SetDestination(dest)
+	if strings.EqualFold(tp, "UDP") {
+		if host, port, err := net.SplitHostPort(s.udpAddr); err == nil {
+			r.Laddr = sip.Addr{IP: net.ParseIP(host), Port: atoiSafe(port)}
+		}
+	}
+}
+
+// built adds the Via and defaults a request needs, once.
+func (s *Server) built(r *sip.Request) *sip.Request {
+	_ = sipgo.ClientRequestBuild(s.cli, r)
+	return r
+}
+
+// reInvite sends an in-dialog INVITE and ACKs a 2xx.
+func (s *Server) reInvite(r *sip.Request, sdp []byte) (int, []byte, error) {
+	r.AppendHeader(s.contact(r.Transport()))
+	if len(sdp) > 0 {
+		r.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	}
+	r.SetBody(sdp)
+	ctx, cancel := context.WithTimeout(context.Background(), 64*sip.T1)
+	defer cancel()
+	res, err := s.cli.Do(ctx, r)
+	if err != nil {
+		return 0, nil, err
+	}
+	if res.IsSuccess() {
+		ack := sip.NewRequest(sip.ACK, r.Recipient)
+		ack.AppendHeader(sip.HeaderClone(r.From()))
+		ack.AppendHeader(sip.HeaderClone(res.To()))
+		ack.AppendHeader(sip.HeaderClone(r.CallID()))
+		ack.AppendHeader(&sip.CSeqHeader{SeqNo: r.CSeq().SeqNo, MethodName: sip.ACK})
+		mf := sip.MaxForwardsHeader(70)
+		ack.AppendHeader(&mf)
+		s.route(ack, r.Transport(), r.Destination())
+		ack.Laddr = r.Laddr
+		if err := s.cli.WriteRequest(ack); err != nil {
+			s.log.Debug("ack re-invite", "err", err)
+		}
+	}
+	return res.StatusCode, res.Body(), nil
+}
+
+// serveReInvite relays a received re-INVITE through the call and answers it
+// with the other party's result. It blocks until answered (sipgo ends the
+// transaction when the handler returns).
+func (s *Server) serveReInvite(req *sip.Request, tx sip.ServerTransaction, _ string,
+	relay func(sdp []byte, reply func(int, []byte))) {
+	done := make(chan struct{})
+	var once sync.Once
+	relay(req.Body(), func(code int, sdp []byte) {
+		once.Do(func() {
+			res := sip.NewResponseFromRequest(req, code, reasonFor(code), nil)
+			if code >= 200 && code < 300 {
+				res.AppendHeader(s.contact(req.Transport()))
+				if len(sdp) > 0 {
+					res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+					res.SetBody(sdp)
+				}
+			}
+			if err := tx.Respond(res); err != nil {
+				s.log.Debug("respond re-invite", "err", err)
+			}
+			close(done)
+		})
+	})
+	select {
+	case <-done:
+	case <-tx.Done():
+	case <-time.After(64 * sip.T1):
+		once.Do(func() {
+			s.respond(req, tx, 500, "Server Internal Error")
+			close(done)
+		})
+	}
+}

@@ -1,0 +1,119 @@
+package signaling
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-pbx/switchboard/internal/registrar"
+)
+
+func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
+	to := req.To()
+	if to == nil || to.Address.User == "" {
+		s.hook("error")
+		s.respond(req, tx, 400, "Bad Request")
+		return
+	}
+	aor := aorOf(to.Address)
+	user, ok := s.authenticate(req, tx, aor)
+	if !ok {
+		s.hook("challenge")
+		return
+	}
+	r := registrar.Request{AOR: user.SIPAddress, Expires: -1, Source: req.Source(),
+		Transport: strings.ToLower(req.Transport())}
+	if cid := req.CallID(); cid != nil {
+		r.CallID = string(*cid)
+	}
+	if cseq := req.CSeq(); cseq != nil {
+		r.CSeq = cseq.SeqNo
+	}
+	if ua := req.GetHeader("User-Agent"); ua != nil {
+		r.UserAgent = ua.Value()
+	}
+	if h := req.GetHeader("Expires"); h != nil {
+		v, err := strconv.Atoi(strings.TrimSpace(h.Value()))
+		if err != nil || v < 0 {
+			s.hook("error")
+			s.respond(req, tx, 400, "Bad Request")
+			return
+		}
+		r.Expires = v
+	}
+	for _, h := range req.GetHeaders("Contact") {
+		ch, ok := h.(*sip.ContactHeader)
+		if !ok {
+			continue
+		}
+		c := registrar.Contact{Expires: -1}
+		if ch.Address.Wildcard {
+			c.Star = true
+		} else {
+			c.URI = ch.Address.String()
+		}
+		if v, ok := ch.Params.Get("expires"); ok {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				s.hook("error")
+				s.respond(req, tx, 400, "Bad Request")
+				return
+			}
+			c.Expires = n
+		}
+		if v, ok := ch.Params.Get("+sip.instance"); ok {
+			c.Instance = strings.Trim(v, `"`)
+		}
+		r.Contacts = append(r.Contacts, c)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	bindings, err := s.deps.Registrar.Register(ctx, r)
+	if err != nil {
+		code, reason, hdrs := registerStatus(err)
+		s.hook("error")
+		s.respond(req, tx, code, reason, hdrs...)
+		return
+	}
+	s.hook("ok")
+	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
+	now := time.Now()
+	for _, b := range bindings {
+		secs := int(b.Expires.Sub(now).Round(time.Second) / time.Second)
+		if secs < 0 {
+			secs = 0
+		}
+		res.AppendHeader(sip.NewHeader("Contact", "<"+b.Contact+">;expires="+strconv.Itoa(secs)))
+	}
+	res.AppendHeader(sip.NewHeader("Date", now.UTC().Format(time.RFC1123)))
+	res.AppendHeader(sip.NewHeader("Server", s.cfg.UserAgent))
+	if err := tx.Respond(res); err != nil {
+		s.log.Debug("respond register", "err", err)
+	}
+}
+
+func (s *Server) hook(outcome string) {
+	if s.deps.Hooks.Register != nil {
+		s.deps.Hooks.Register(outcome)
+	}
+}
+
+// registerStatus is the table from registrar errors to SIP responses.
+func registerStatus(err error) (int, string, []sip.Header) {
+	var brief *registrar.IntervalTooBriefError
+	switch {
+	case errors.As(err, &brief):
+		return 423, "Interval Too Brief", []sip.Header{
+			sip.NewHeader("Min-Expires", strconv.Itoa(int(brief.Min/time.Second)))}
+	case errors.Is(err, registrar.ErrBadRequest):
+		return 400, "Bad Request", nil
+	case errors.Is(err, registrar.ErrOutOfOrder):
+		return 500, "Server Internal Error", []sip.Header{sip.NewHeader("Retry-After", "1")}
+	default:
+		return 500, "Server Internal Error", nil
+	}
+}

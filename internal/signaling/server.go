@@ -1,0 +1,222 @@
+// Package signaling is the only package that speaks SIP on the wire (through
+// sipgo). It listens on UDP and TCP, authenticates requests with digest,
+// hands REGISTERs to the registrar and INVITEs to call control, and
+// implements call control's leg ports (Inbound, Outbound, Dialer) as SIP
+// dialogs. Errors become SIP statuses in one table (status.go).
+package signaling
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-pbx/switchboard/internal/auth"
+	"github.com/switchboard-pbx/switchboard/internal/callctl"
+	"github.com/switchboard-pbx/switchboard/internal/directory"
+	"github.com/switchboard-pbx/switchboard/internal/registrar"
+)
+
+// Config is the SIP listener configuration.
+type Config struct {
+	Listen    string // HOST:PORT for UDP and TCP
+	Advertise string // host written into Via/Contact (a concrete address)
+	UserAgent string // Server / User-Agent header value
+}
+
+// Hooks lets the composition root observe signaling (metrics).
+type Hooks struct {
+	Register func(outcome string) // ok | challenge | failed | error
+}
+
+// Deps are the domain services signaling drives.
+type Deps struct {
+	Directory func() *directory.Directory
+	Registrar *registrar.Service
+	Nonces    *auth.Nonces
+	Hooks     Hooks
+	Log       *slog.Logger
+}
+
+// Server is a SIP node: listeners, transaction layer and dialog table.
+type Server struct {
+	cfg     Config
+	deps    Deps
+	log     *slog.Logger
+	ua      *sipgo.UserAgent
+	srv     *sipgo.Server
+	cli     *sipgo.Client
+	engine  *callctl.Engine
+	dialogs dialogTable
+	host    string
+	port    int
+	udpAddr string // local address of the UDP listener (reused for requests)
+
+	closing  atomic.Bool
+	mu       sync.Mutex
+	udp      net.PacketConn
+	tcp      net.Listener
+	serveErr chan error
+}
+
+var _ callctl.Dialer = (*Server)(nil)
+
+// New builds a server; Start binds it.
+func New(cfg Config, deps Deps) (*Server, error) {
+	host, portStr, err := net.SplitHostPort(cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("sip listen address %q: %w", cfg.Listen, err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return nil, fmt.Errorf("sip listen port %q: %w", portStr, err)
+	}
+	if cfg.Advertise == "" {
+		cfg.Advertise = host
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = "Switchboard"
+	}
+	log := deps.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent), sipgo.WithUserAgentHostname(cfg.Advertise))
+	if err != nil {
+		return nil, err
+	}
+	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(log))
+	if err != nil {
+		return nil, err
+	}
+	cli, err := sipgo.NewClient(ua, sipgo.WithClientHostname(cfg.Advertise), sipgo.WithClientLogger(log))
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, deps: deps, log: log, ua: ua, srv: srv, cli: cli,
+		host: cfg.Advertise, port: port, serveErr: make(chan error, 2)}
+	s.dialogs.init()
+	return s, nil
+}
+
+// Start binds UDP and TCP on the listen address and serves requests for
+// engine until Close.
+func (s *Server) Start(engine *callctl.Engine) error {
+	s.engine = engine
+	s.routes()
+	network := "udp"
+	if ip := net.ParseIP(hostOf(s.cfg.Listen)); ip != nil && ip.To4() != nil {
+		network = "udp4"
+	}
+	udp, err := net.ListenPacket(network, s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen sip udp %s: %w", s.cfg.Listen, err)
+	}
+	tcpNet := "tcp"
+	if network == "udp4" {
+		tcpNet = "tcp4"
+	}
+	tcp, err := net.Listen(tcpNet, s.cfg.Listen)
+	if err != nil {
+		udp.Close()
+		return fmt.Errorf("listen sip tcp %s: %w", s.cfg.Listen, err)
+	}
+	s.mu.Lock()
+	s.udp, s.tcp = udp, tcp
+	s.udpAddr = udp.LocalAddr().String()
+	s.port = udp.LocalAddr().(*net.UDPAddr).Port
+	s.mu.Unlock()
+	go func() { s.serveErr <- s.srv.ServeUDP(udp) }()
+	go func() { s.serveErr <- s.srv.ServeTCP(tcp) }()
+	s.log.Info("sip listening", "udp", udp.LocalAddr().String(), "tcp", tcp.Addr().String(), "advertise", s.host)
+	return nil
+}
+
+// Port is the bound SIP port.
+func (s *Server) Port() int { return s.port }
+
+// Drain makes the server refuse new dialogs with 503 while the rest goes on.
+func (s *Server) Drain() { s.closing.Store(true) }
+
+// Close stops the listeners and the transaction layer.
+func (s *Server) Close() error {
+	s.closing.Store(true)
+	s.mu.Lock()
+	var errs []error
+	if s.udp != nil {
+		errs = append(errs, s.udp.Close())
+	}
+	if s.tcp != nil {
+		errs = append(errs, s.tcp.Close())
+	}
+	s.mu.Unlock()
+	errs = append(errs, s.ua.Close())
+	return errors.Join(errs...)
+}
+
+func (s *Server) routes() {
+	s.srv.OnRegister(s.recoverer(s.handleRegister))
+	s.srv.OnInvite(s.recoverer(s.handleInvite))
+	s.srv.OnAck(s.recoverer(s.handleAck))
+	s.srv.OnBye(s.recoverer(s.handleBye))
+	s.srv.OnCancel(s.recoverer(s.handleCancel))
+	s.srv.OnOptions(s.recoverer(s.handleOptions))
+	s.srv.OnInfo(s.recoverer(s.handleInDialogPassThrough))
+	s.srv.OnUpdate(s.recoverer(s.handleUpdate))
+	s.srv.OnNoRoute(s.recoverer(s.handleNoRoute))
+}
+
+// recoverer turns a panic in a handler into a 500 and a log line: a bad
+// message must never take the node down.
+func (s *Server) recoverer(h sipgo.RequestHandler) sipgo.RequestHandler {
+	return func(req *sip.Request, tx sip.ServerTransaction) {
+		defer func() {
+			if r := recover(); r != nil {
+				s.log.Error("panic in sip handler", "panic", r, "method", string(req.Method))
+				if tx != nil {
+					_ = tx.Respond(sip.NewResponseFromRequest(req, 500, "Server Internal Error", nil))
+				}
+			}
+		}()
+		h(req, tx)
+	}
+}
+
+func (s *Server) respond(req *sip.Request, tx sip.ServerTransaction, code int, reason string, hdrs ...sip.Header) {
+	if tx == nil {
+		return
+	}
+	res := sip.NewResponseFromRequest(req, code, reason, nil)
+	for _, h := range hdrs {
+		res.AppendHeader(h)
+	}
+	res.AppendHeader(sip.NewHeader("Server", s.cfg.UserAgent))
+	if err := tx.Respond(res); err != nil {
+		s.log.Debug("respond", "err", err, "status", code)
+	}
+}
+
+func (s *Server) handleOptions(req *sip.Request, tx sip.ServerTransaction) {
+	s.respond(req, tx, 200, "OK", sip.NewHeader("Allow", allowed), sip.NewHeader("Accept", "application/sdp"))
+}
+
+func (s *Server) handleNoRoute(req *sip.Request, tx sip.ServerTransaction) {
+	s.respond(req, tx, 405, "Method Not Allowed", sip.NewHeader("Allow", allowed))
+}
+
+const allowed = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE"
+
+func hostOf(hostport string) string {
+	h, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return hostport
+	}
+	return h
+}
