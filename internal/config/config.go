@@ -25,3 +25,13 @@ const (
 	DefaultData     = "./switchboard-data"
 	DefaultRTPPorts = "20000-29999"
 )
+
+// DefaultLogLevel is the log level used when none is set.
+const DefaultLogLevel = "info"
+
+// EnvAdminToken names the environment variable that sets AdminToken. It
+// overrides the config file and is overridden by --admin-token.
+const EnvAdminToken = "SWITCHBOARD_ADMIN_TOKEN"
+
+// LogLevels are the accepted values of LogLevel.
+func LogLevels() []string { return []string{"debug", "info", "warn", "error"} }

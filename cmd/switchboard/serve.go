@@ -1,0 +1,105 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/switchboard-pbx/switchboard/internal/config"
+	"github.com/switchboard-pbx/switchboard/internal/obs"
+)
+
+func newServeCmd(d deps) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run a Switchboard node",
+		Long: `Run a Switchboard node until SIGINT or SIGTERM: SIP on UDP and TCP, the RTP
+relay, and the admin API with the web console.
+
+Settings come from, in increasing precedence: built-in defaults, the YAML
+file given with --config (keys are the flag names in lowerCamelCase: sip,
+http, data, rtpPorts, adminToken, mediaIp, logLevel), the environment
+(SWITCHBOARD_ADMIN_TOKEN), and flags given on the command line. Unknown keys
+and invalid values are reported with their file and line, and the node does
+not start (exit status 2).`,
+		Example: `  # all defaults: SQLite in ./switchboard-data, SIP on 0.0.0.0:5060, API on 127.0.0.1:8080
+  switchboard serve
+
+  # a config file, with the log level overridden
+  switchboard serve --config /etc/switchboard/node.yaml --log-level debug
+
+  # an edge node behind NAT
+  SWITCHBOARD_ADMIN_TOKEN=s3cret switchboard serve --sip 10.0.0.5:5060 --media-ip 203.0.113.7 --rtp-ports 30000-30999`,
+		Args: cobra.NoArgs,
+		RunE: runE(func(cmd *cobra.Command, _ []string) error {
+			cfg, err := serveConfig(cmd.Flags(), d.getenv)
+			if err != nil {
+				return &exitError{code: exitUsage, err: err}
+			}
+			log, err := obs.NewLogger(cmd.ErrOrStderr(), cfg.LogLevel)
+			if err != nil {
+				return &exitError{code: exitUsage, err: err}
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return d.runNode(ctx, cfg, log)
+		}),
+	}
+	def := config.Default()
+	f := cmd.Flags()
+	f.String("config", "", "YAML config `FILE`")
+	f.String("sip", def.SIP, "SIP listen address (UDP and TCP), `HOST:PORT`")
+	f.String("http", def.HTTP, "admin API and web console listen address, `HOST:PORT`")
+	f.String("data", def.Data, "data `DIR` (embedded SQLite database)")
+	f.String("rtp-ports", def.RTPPorts, "RTP relay port range, `LOW-HIGH` (LOW even)")
+	f.String("admin-token", "", "operator API token (prefer $"+config.EnvAdminToken+"; generated when empty)")
+	f.String("media-ip", "", "`IP` written into SDP for relayed media (default: the SIP host, or the first non-loopback address)")
+	f.String("log-level", def.LogLevel, "log `LEVEL`: "+strings.Join(config.LogLevels(), ", "))
+	return cmd
+}
+
+// serveConfig builds the node's configuration from serve's flags: defaults,
+// then the --config file, then the environment, then the flags the user
+// set, and validates the result.
+func serveConfig(fs *pflag.FlagSet, getenv func(string) string) (config.Config, error) {
+	cfg := config.Default()
+	if path, _ := fs.GetString("config"); path != "" {
+		var err error
+		if cfg, err = config.Load(path); err != nil {
+			return config.Config{}, invalidConfig(err)
+		}
+	}
+	cfg.ApplyEnv(getenv)
+	applyFlags(&cfg, fs)
+	if err := cfg.Validate(); err != nil {
+		return config.Config{}, invalidConfig(err)
+	}
+	return cfg, nil
+}
+
+// applyFlags copies into cfg the flags the user actually set; a flag left
+// at its default does not override the file or the environment.
+func applyFlags(cfg *config.Config, fs *pflag.FlagSet) {
+	for name, dst := range map[string]*string{
+		"sip":         &cfg.SIP,
+		"http":        &cfg.HTTP,
+		"data":        &cfg.Data,
+		"rtp-ports":   &cfg.RTPPorts,
+		"admin-token": &cfg.AdminToken,
+		"media-ip":    &cfg.MediaIP,
+		"log-level":   &cfg.LogLevel,
+	} {
+		if f := fs.Lookup(name); f != nil && f.Changed {
+			*dst = f.Value.String()
+		}
+	}
+}
+
+func invalidConfig(err error) error {
+	return fmt.Errorf("invalid configuration\n  %s", strings.ReplaceAll(err.Error(), "\n", "\n  "))
+}

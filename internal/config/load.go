@@ -1,0 +1,177 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/switchboard-pbx/switchboard/internal/cli/yamldoc"
+)
+
+// Default returns the configuration a node runs with when nothing is set.
+func Default() Config {
+	return Config{
+		SIP:      DefaultSIP,
+		HTTP:     DefaultHTTP,
+		Data:     DefaultData,
+		RTPPorts: DefaultRTPPorts,
+		LogLevel: DefaultLogLevel,
+	}
+}
+
+// Load reads a YAML config file. Keys are checked strictly: an unknown key
+// or a value of the wrong type is an error "FILE:LINE: key: what is wrong"
+// (one line per problem). Keys that are missing or empty take their
+// defaults. Load does not validate values; call Validate on the final
+// configuration, after environment and flags are applied.
+func Load(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("read config: %w", err)
+	}
+	return parse(path, data)
+}
+
+func parse(name string, data []byte) (Config, error) {
+	docs, perr := yamldoc.Parse(data)
+	if perr != nil {
+		return Config{}, errors.New(perr.Format(name))
+	}
+	var c Config
+	switch len(docs) {
+	case 0:
+	case 1:
+		if problems := docs[0].Decode(&c); len(problems) > 0 {
+			errs := make([]error, len(problems))
+			for i, p := range problems {
+				errs[i] = errors.New(p.Format(name))
+			}
+			return Config{}, errors.Join(errs...)
+		}
+	default:
+		p := yamldoc.Problem{Line: docs[1].Line(), Message: "a config file holds one document"}
+		return Config{}, errors.New(p.Format(name))
+	}
+	return c.withDefaults(), nil
+}
+
+// withDefaults fills every empty field that has a default.
+func (c Config) withDefaults() Config {
+	d := Default()
+	for _, f := range []struct {
+		dst *string
+		def string
+	}{
+		{&c.SIP, d.SIP}, {&c.HTTP, d.HTTP}, {&c.Data, d.Data},
+		{&c.RTPPorts, d.RTPPorts}, {&c.LogLevel, d.LogLevel},
+	} {
+		if *f.dst == "" {
+			*f.dst = f.def
+		}
+	}
+	return c
+}
+
+// ApplyEnv overrides c with the environment, read through getenv
+// (os.Getenv in production): SWITCHBOARD_ADMIN_TOKEN sets AdminToken.
+func (c *Config) ApplyEnv(getenv func(string) string) {
+	if v := getenv(EnvAdminToken); v != "" {
+		c.AdminToken = v
+	}
+}
+
+// Validate checks every field and returns all problems joined, each as
+// "field: message" with the field's YAML key.
+func (c Config) Validate() error {
+	var errs []error
+	for _, hp := range []struct{ key, value string }{{"sip", c.SIP}, {"http", c.HTTP}} {
+		if err := checkHostPort(hp.value); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", hp.key, err))
+		}
+	}
+	if strings.TrimSpace(c.Data) == "" {
+		errs = append(errs, errors.New("data: must not be empty"))
+	}
+	if _, _, err := c.RTPRange(); err != nil {
+		errs = append(errs, err)
+	}
+	if !slices.Contains(LogLevels(), c.LogLevel) {
+		errs = append(errs, fmt.Errorf("logLevel: %q is not one of %s", c.LogLevel, strings.Join(LogLevels(), ", ")))
+	}
+	if c.MediaIP != "" {
+		switch ip, err := netip.ParseAddr(c.MediaIP); {
+		case err != nil || ip.Zone() != "":
+			errs = append(errs, fmt.Errorf("mediaIp: %q is not an IP address", c.MediaIP))
+		case ip.IsUnspecified():
+			errs = append(errs, fmt.Errorf("mediaIp: %s cannot be written into SDP; give the address peers reach", c.MediaIP))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// RTPRange returns the bounds of RTPPorts, both included. The range must
+// lie within 1024-65535, start on an even port (RTP on even, RTCP on odd)
+// and hold at least two ports.
+func (c Config) RTPRange() (low, high int, err error) {
+	lo, hi, ok := strings.Cut(c.RTPPorts, "-")
+	low, errLow := strconv.Atoi(strings.TrimSpace(lo))
+	high, errHigh := strconv.Atoi(strings.TrimSpace(hi))
+	switch {
+	case !ok || errLow != nil || errHigh != nil:
+		return 0, 0, fmt.Errorf("rtpPorts: %q is not LOW-HIGH, e.g. %s", c.RTPPorts, DefaultRTPPorts)
+	case low < 1024 || high > 65535:
+		return 0, 0, fmt.Errorf("rtpPorts: %d-%d must lie within 1024-65535", low, high)
+	case low >= high:
+		return 0, 0, fmt.Errorf("rtpPorts: LOW %d must be below HIGH %d (at least two ports)", low, high)
+	case low%2 != 0:
+		return 0, 0, fmt.Errorf("rtpPorts: LOW %d must be even", low)
+	}
+	return low, high, nil
+}
+
+// checkHostPort accepts HOST:PORT where HOST is empty, an IP address or a
+// host name and PORT is 1-65535.
+func checkHostPort(s string) error {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return fmt.Errorf("%q is not HOST:PORT", s)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("port %q must be a number from 1 to 65535", port)
+	}
+	if host == "" {
+		return nil
+	}
+	if ip, err := netip.ParseAddr(host); err == nil {
+		if ip.Zone() != "" {
+			return fmt.Errorf("host %q: zones are not supported", host)
+		}
+		return nil
+	}
+	if !isHostname(host) {
+		return fmt.Errorf("host %q is neither an IP address nor a host name", host)
+	}
+	return nil
+}
+
+func isHostname(s string) bool {
+	if len(s) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(strings.TrimSuffix(s, "."), ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
