@@ -36,15 +36,33 @@ func (c Challenge) Value(nonce string) string {
 	return b.String()
 }
 
+// DefaultAlgorithms returns the order challenges are offered in: MD5 first, then
+// SHA-256. RFC 8760 §2.4 lets the server list its preference first, and
+// clients should pick the first they support; many deployed clients (SIPp
+// before 3.7.3, older desk phones) only read the first challenge and give up
+// on SHA-256, so MD5 leads by default. WithAlgorithms changes the order.
+func DefaultAlgorithms() []string { return []string{pbx.AlgMD5, pbx.AlgSHA256} }
+
+// WithAlgorithms returns nonces that challenge with algs, in that order
+// (pbx.AlgMD5, pbx.AlgSHA256).
+func (n *Nonces) WithAlgorithms(algs ...string) *Nonces {
+	c := *n
+	c.algs = append([]string(nil), algs...)
+	return &c
+}
+
 // Challenges returns the header values to send in a 401/407: one per
-// algorithm, SHA-256 first then MD5, all with the same fresh nonce.
+// algorithm, in preference order, all with the same fresh nonce.
 // stale=true tells the client its credentials were right but the nonce had
 // expired, so it retries without asking the user.
 func (n *Nonces) Challenges(realm string, stale bool) []string {
 	nonce := n.Issue()
-	out := make([]string, 0, 2)
-	// Preferred algorithm first (RFC 8760 §2.4).
-	for _, alg := range [...]string{pbx.AlgSHA256, pbx.AlgMD5} {
+	algs := n.algs
+	if len(algs) == 0 {
+		algs = DefaultAlgorithms()
+	}
+	out := make([]string, 0, len(algs))
+	for _, alg := range algs {
 		out = append(out, Challenge{Realm: realm, Stale: stale, Algorithm: alg}.Value(nonce))
 	}
 	return out

@@ -17,16 +17,16 @@ func TestChallengesGolden(t *testing.T) {
 		want  []string
 	}{
 		{"fresh", "contoso.com", false, []string{
-			`Digest realm="contoso.com", nonce="NONCE", algorithm=SHA-256, qop="auth"`,
 			`Digest realm="contoso.com", nonce="NONCE", algorithm=MD5, qop="auth"`,
+			`Digest realm="contoso.com", nonce="NONCE", algorithm=SHA-256, qop="auth"`,
 		}},
 		{"stale", "contoso.com", true, []string{
-			`Digest realm="contoso.com", nonce="NONCE", algorithm=SHA-256, qop="auth", stale=true`,
 			`Digest realm="contoso.com", nonce="NONCE", algorithm=MD5, qop="auth", stale=true`,
+			`Digest realm="contoso.com", nonce="NONCE", algorithm=SHA-256, qop="auth", stale=true`,
 		}},
 		{"realm escaped", "a\"b\\c\r\nX-Evil: 1", false, []string{
-			`Digest realm="a\"b\\cX-Evil: 1", nonce="NONCE", algorithm=SHA-256, qop="auth"`,
 			`Digest realm="a\"b\\cX-Evil: 1", nonce="NONCE", algorithm=MD5, qop="auth"`,
+			`Digest realm="a\"b\\cX-Evil: 1", nonce="NONCE", algorithm=SHA-256, qop="auth"`,
 		}},
 	}
 	for _, tt := range tests {
@@ -55,7 +55,7 @@ func TestChallengesGolden(t *testing.T) {
 // reads our challenges as intended.
 func TestChallengesParseWithClient(t *testing.T) {
 	n := NewNonces([]byte("secret"), time.Minute, newClock().Now)
-	for i, alg := range []string{"SHA-256", "MD5"} {
+	for i, alg := range []string{"MD5", "SHA-256"} {
 		c, err := digest.ParseChallenge(n.Challenges("contoso.com", true)[i])
 		if err != nil {
 			t.Fatalf("ParseChallenge: %v", err)
@@ -74,4 +74,12 @@ func nonceOf(t *testing.T, challenge string) string {
 	}
 	nonce, _, _ := strings.Cut(rest, `"`)
 	return nonce
+}
+
+func TestWithAlgorithmsOrder(t *testing.T) {
+	n := NewNonces([]byte("secret"), time.Minute, newClock().Now).WithAlgorithms("SHA-256", "MD5")
+	got := n.Challenges("contoso.com", false)
+	if len(got) != 2 || !strings.Contains(got[0], "algorithm=SHA-256") || !strings.Contains(got[1], "algorithm=MD5") {
+		t.Fatalf("got %q", got)
+	}
 }

@@ -55,6 +55,7 @@ type Nonces struct {
 	secret []byte
 	ttl    time.Duration
 	now    func() time.Time
+	algs   []string // challenge order; DefaultAlgorithms when empty
 }
 
 // NewNonces returns a nonce issuer/checker. secret should be at least 32

@@ -145,8 +145,10 @@ func (in *inbound) Answer(sdp []byte) error {
 		return errCancelled
 	}
 	in.final = true
-	close(in.finalCh)
 	in.mu.Unlock()
+	// The handler waits on finalCh and sipgo ends the transaction when it
+	// returns: only release it once the response is on its way.
+	defer close(in.finalCh)
 	res := in.response(200, "OK", sdp)
 	if err := in.tx.Respond(res); err != nil {
 		return err
@@ -197,8 +199,8 @@ func (in *inbound) Reject(code int, reason string) error {
 		return nil
 	}
 	in.final = true
-	close(in.finalCh)
 	in.mu.Unlock()
+	defer close(in.finalCh)
 	return in.tx.Respond(in.response(code, reason, nil))
 }
 

@@ -6,7 +6,6 @@
 package signaling
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"

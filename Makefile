@@ -1,0 +1,62 @@
+# Switchboard — build and test entry points. `make test` is the one command
+# that runs every test; on Debian it first installs the real SIP peers the
+# end-to-end tests drive (and the C toolchain -race needs) when missing.
+
+GO           ?= go
+TEST_TIMEOUT ?= 20m
+
+# command:package[+package...] — a Debian package installed when the command
+# is missing. The race detector needs cgo, hence gcc and libc6-dev.
+RACE_TOOLS   := gcc:gcc+libc6-dev
+PEERS        := sipp:sip-tester
+
+.PHONY: all build vet test test-short bench peers race-toolchain
+
+all: vet build test-short
+
+build:
+	$(GO) build ./...
+
+vet:
+	@unformatted="$$(gofmt -l .)"; \
+	if [ -n "$$unformatted" ]; then echo "gofmt -l: these files need gofmt:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+# Fast tier: needs nothing but Go (and a C compiler for -race).
+test-short: race-toolchain
+	$(GO) test -race -short ./...
+
+# Full tier: adds real peers (SIPp) on loopback.
+test: race-toolchain peers
+	$(GO) test -race -timeout $(TEST_TIMEOUT) ./...
+
+bench:
+	@if [ -f bench/run.sh ]; then bash bench/run.sh; else echo "bench/run.sh not present yet: nothing to run"; fi
+
+race-toolchain:
+	@$(call install_missing,$(RACE_TOOLS))
+
+peers:
+	@$(call install_missing,$(PEERS))
+
+# install_missing installs, with apt-get (as root, or through sudo), the
+# packages of every command:package pair whose command is not on PATH.
+define install_missing
+missing=""; \
+for pair in $(1); do \
+	cmd=$${pair%%:*}; pkgs=$$(echo "$${pair#*:}" | tr '+' ' '); \
+	command -v "$$cmd" >/dev/null 2>&1 || missing="$$missing $$pkgs"; \
+done; \
+if [ -z "$$missing" ]; then exit 0; fi; \
+echo "installing:$$missing"; \
+if ! command -v apt-get >/dev/null 2>&1; then \
+	echo "missing:$$missing — no apt-get here, install them by hand" >&2; exit 1; \
+fi; \
+sudo=""; \
+if [ "$$(id -u)" != 0 ]; then \
+	if command -v sudo >/dev/null 2>&1; then sudo=sudo; \
+	else echo "missing:$$missing — not root and no sudo, install them by hand" >&2; exit 1; fi; \
+fi; \
+$$sudo apt-get update && \
+$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing
+endef
