@@ -12,9 +12,12 @@ import (
 // loop goroutine; every event is posted to the loop as a closure.
 type call struct {
 	e      *Engine
+	ctx    context.Context
 	log    *slog.Logger
 	req    InviteRequest
-	callee *pbx.User
+	callee *pbx.User // nil for a PSTN call
+	from   Identity  // how the caller is presented to the callee
+	hunt   *hunt     // PSTN gateways tried one after the other
 	in     Inbound
 	media  MediaSession
 	cdr    pbx.CDR
@@ -36,7 +39,10 @@ type call struct {
 type fork struct {
 	c      *call
 	target pbx.Binding
+	trunk  *TrunkTarget // set for a gateway attempt
 	out    Outbound
+
+	sessionDone bool // its gateway session was uncounted
 }
 
 func (c *call) post(f func()) {
@@ -68,7 +74,7 @@ func (c *call) start(ctx context.Context, devices []pbx.Binding, offer []byte) {
 	for _, b := range devices {
 		f := &fork{c: c, target: b}
 		out, err := c.e.dialer.Dial(ctx, Dial{CallID: c.req.CallID, Target: b, Caller: c.req.Caller,
-			Callee: c.callee, SDP: offer}, f)
+			Callee: c.callee, From: c.from, SDP: offer}, f)
 		if err != nil {
 			c.log.Warn("dial device", "contact", b.Contact, "err", err)
 			c.noteFailure(503, "Service Unavailable")
@@ -189,6 +195,10 @@ func (c *call) end(result pbx.CallResult, cause int, by pbx.Party) {
 	c.in.Release()
 	if c.winner != nil {
 		c.winner.out.Release()
+		c.trunkDone(c.winner, 0, false)
+	}
+	if c.hunt != nil && c.hunt.timer != nil {
+		c.hunt.timer.Stop()
 	}
 	c.e.calls.Delete(c.req.CallID)
 	c.e.active.Add(-1)
@@ -283,6 +293,12 @@ func (f *fork) Provisional(code int, reason string, sdp []byte) {
 		if c.answered || c.ended {
 			return
 		}
+		if f.trunk != nil {
+			c.hunt.early = true // no failover once the caller hears ringing
+			if c.hunt.timer != nil {
+				c.hunt.timer.Stop()
+			}
+		}
 		var body []byte
 		if len(sdp) > 0 {
 			var err error
@@ -305,6 +321,12 @@ func (f *fork) Answered(sdp []byte) {
 		}
 		delete(c.forks, f)
 		c.answered, c.winner = true, f
+		if f.trunk != nil {
+			c.trunkOutcome(f, 200)
+			if c.hunt.timer != nil {
+				c.hunt.timer.Stop()
+			}
+		}
 		c.cancelForks(f)
 		if c.timer != nil {
 			c.timer.Stop()
@@ -324,7 +346,7 @@ func (f *fork) Answered(sdp []byte) {
 			c.end(pbx.ResultFailed, 500, pbx.PartySystem)
 			return
 		}
-		c.log.Info("call answered", "callee", c.callee.SIPAddress, "contact", f.target.Contact)
+		c.log.Info("call answered", "callee", c.cdr.Callee, "contact", f.target.Contact)
 	})
 }
 
@@ -336,10 +358,18 @@ func (f *fork) Failed(code int, reason string) {
 		}
 		delete(c.forks, f)
 		f.out.Release()
+		if f.trunk != nil {
+			c.trunkOutcome(f, code)
+			c.trunkDone(f, code, true)
+		}
 		if c.answered || c.ended {
 			return
 		}
 		c.noteFailure(code, reason)
+		if f.trunk != nil && c.failover(f, code) {
+			c.nextGateway()
+			return
+		}
 		if len(c.forks) == 0 {
 			c.reject()
 		}

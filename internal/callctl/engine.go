@@ -26,6 +26,8 @@ type Engine struct {
 	dialer  Dialer
 	media   Media
 	rec     Recorder
+	router  Router
+	trunks  TrunkHealth
 	log     *slog.Logger
 	now     func() time.Time
 	calls   sync.Map // caller Call-ID → *call
@@ -41,6 +43,8 @@ type Deps struct {
 	Dialer    Dialer
 	Media     Media
 	Recorder  Recorder
+	Router    Router      // optional: dial plans and voice routing
+	Trunks    TrunkHealth // optional: gateway health and sessions
 	Log       *slog.Logger
 	Now       func() time.Time
 }
@@ -57,15 +61,19 @@ func NewEngine(cfg Config, d Deps) *Engine {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
 	return &Engine{cfg: cfg, dir: d.Directory, locate: d.Locator, dialer: d.Dialer,
-		media: d.Media, rec: d.Recorder, log: d.Log, now: d.Now}
+		media: d.Media, rec: d.Recorder, router: d.Router, trunks: d.Trunks, log: d.Log, now: d.Now}
 }
 
-// InviteRequest is a new call from an authenticated user.
+// InviteRequest is a new call: from an authenticated user (Caller), or from
+// a PSTN gateway of Tenant (Caller nil, From the presented caller).
 type InviteRequest struct {
-	CallID string
-	Caller *pbx.User
-	Target string // dialled: "1001", "bob", "+14255550102" or "bob@contoso.com"
-	SDP    []byte
+	CallID    string
+	Tenant    string
+	Caller    *pbx.User
+	From      Identity // used when Caller is nil
+	FromTrunk string   // gateway key of an inbound PSTN call
+	Target    string   // dialled: "1001", "bob", "+14255550102" or "bob@contoso.com"
+	SDP       []byte
 }
 
 // ErrDraining is the cause given when the node is shutting down.
@@ -79,9 +87,13 @@ func (e *Engine) Active() int64 { return e.active.Load() }
 // handle through which the caller leg's later requests reach the call.
 func (e *Engine) Invite(ctx context.Context, req InviteRequest, in Inbound) InboundEvents {
 	start := e.now()
-	cdr := pbx.CDR{CallID: req.CallID, Tenant: req.Caller.Tenant, Caller: req.Caller.SIPAddress,
-		Dialed: req.Target, Start: start}
-	log := e.log.With("call_id", req.CallID, "tenant", req.Caller.Tenant, "user", req.Caller.SIPAddress)
+	from := req.From
+	if req.Caller != nil {
+		req.Tenant = req.Caller.Tenant
+		from = Identity{Name: req.Caller.DisplayName, User: req.Caller.Username(), Host: req.Caller.Domain()}
+	}
+	cdr := pbx.CDR{CallID: req.CallID, Tenant: req.Tenant, Caller: callerName(req), Dialed: req.Target, Start: start}
+	log := e.log.With("call_id", req.CallID, "tenant", req.Tenant, "user", cdr.Caller)
 	fail := func(code int, reason string, result pbx.CallResult) InboundEvents {
 		_ = in.Reject(code, reason)
 		in.Release()
@@ -93,16 +105,40 @@ func (e *Engine) Invite(ctx context.Context, req InviteRequest, in Inbound) Inbo
 	if e.closing.Load() {
 		return fail(503, "Service Unavailable", pbx.ResultFailed)
 	}
-	callee, ok := e.dir().Resolve(req.Caller.Tenant, req.Target)
-	if !ok {
+	callee, ok := e.dir().Resolve(req.Tenant, req.Target)
+	var route Route
+	switch {
+	case ok:
+	case e.router != nil && req.Caller != nil:
+		route = e.router.Route(req.Caller, req.Target)
+		switch route.Kind {
+		case KindUser:
+			callee = route.User
+		case KindPSTN, KindEmergency:
+			if len(route.Gateways) == 0 {
+				return fail(403, "No Route", pbx.ResultRejected)
+			}
+		default:
+			code, why := route.Code, route.Reason
+			if code == 0 {
+				code, why = 404, "Not Found"
+			}
+			return fail(code, why, resultOf(code))
+		}
+	default:
 		return fail(404, "Not Found", pbx.ResultNotFound)
 	}
-	cdr.Callee = callee.SIPAddress
-	devices := e.locate.Lookup(callee.SIPAddress)
-	if len(devices) == 0 {
-		return fail(480, "Temporarily Unavailable", pbx.ResultUnavailable)
+	var devices []pbx.Binding
+	if callee != nil {
+		cdr.Callee = callee.SIPAddress
+		if devices = e.locate.Lookup(callee.SIPAddress); len(devices) == 0 {
+			return fail(480, "Temporarily Unavailable", pbx.ResultUnavailable)
+		}
+	} else {
+		cdr.Callee = route.Number
+		cdr.Emergency = route.Kind == KindEmergency
 	}
-	ms, err := e.media.NewSession(req.CallID)
+	ms, err := e.newMedia(req.CallID, route)
 	if err != nil {
 		log.Error("media relay", "err", err)
 		return fail(503, "Service Unavailable", pbx.ResultFailed)
@@ -112,14 +148,65 @@ func (e *Engine) Invite(ctx context.Context, req InviteRequest, in Inbound) Inbo
 		ms.Close()
 		return fail(488, "Not Acceptable Here", pbx.ResultRejected)
 	}
-	c := &call{e: e, log: log, in: in, media: ms, cdr: cdr, req: req, callee: callee,
+	c := &call{e: e, ctx: ctx, log: log, in: in, media: ms, cdr: cdr, req: req, callee: callee, from: from,
 		ev: make(chan func(), 32), done: make(chan struct{}), forks: map[*fork]struct{}{}}
 	e.calls.Store(req.CallID, c)
 	e.active.Add(1)
 	e.wg.Add(1)
 	go c.loop(ctx)
-	c.post(func() { c.start(ctx, devices, offer) })
+	if callee == nil {
+		c.hunt = &hunt{targets: route.Gateways, offer: offer}
+		c.post(c.nextGateway)
+	} else {
+		c.post(func() { c.start(ctx, devices, offer) })
+	}
 	return c
+}
+
+// newMedia anchors media, unless every gateway of a PSTN route asks for
+// media bypass (then the SDP passes through untouched).
+func (e *Engine) newMedia(id string, r Route) (MediaSession, error) {
+	if len(r.Gateways) > 0 {
+		bypass := true
+		for _, g := range r.Gateways {
+			bypass = bypass && g.MediaBypass
+		}
+		if bypass {
+			return passThrough{}, nil
+		}
+	}
+	return e.media.NewSession(id)
+}
+
+type passThrough struct{}
+
+func (passThrough) Rewrite(_ bool, sdp []byte) ([]byte, error) { return sdp, nil }
+func (passThrough) Close()                                     {}
+
+func callerName(r InviteRequest) string {
+	if r.Caller != nil {
+		return r.Caller.SIPAddress
+	}
+	return r.From.User
+}
+
+// resultOf maps a final status to a CDR result.
+func resultOf(code int) pbx.CallResult {
+	switch {
+	case code >= 200 && code < 300:
+		return pbx.ResultAnswered
+	case code == 486 || code == 600:
+		return pbx.ResultBusy
+	case code == 404 || code == 604:
+		return pbx.ResultNotFound
+	case code == 480:
+		return pbx.ResultUnavailable
+	case code == 487:
+		return pbx.ResultCancelled
+	case code >= 500 && code < 600:
+		return pbx.ResultFailed
+	}
+	return pbx.ResultRejected
 }
 
 func (e *Engine) record(c pbx.CDR) {

@@ -42,9 +42,10 @@ func (f *fakeIn) has(s string) bool {
 }
 
 type fakeOut struct {
-	mu  sync.Mutex
-	ev  LegEvents
-	log []string
+	mu   sync.Mutex
+	ev   LegEvents
+	dial Dial
+	log  []string
 }
 
 func (o *fakeOut) add(s string) { o.mu.Lock(); o.log = append(o.log, s); o.mu.Unlock() }
@@ -71,8 +72,8 @@ type fakeDialer struct {
 	outs []*fakeOut
 }
 
-func (d *fakeDialer) Dial(_ context.Context, _ Dial, ev LegEvents) (Outbound, error) {
-	o := &fakeOut{ev: ev}
+func (d *fakeDialer) Dial(_ context.Context, dl Dial, ev LegEvents) (Outbound, error) {
+	o := &fakeOut{ev: ev, dial: dl}
 	d.mu.Lock()
 	d.outs = append(d.outs, o)
 	d.mu.Unlock()

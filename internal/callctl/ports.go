@@ -11,6 +11,7 @@ package callctl
 
 import (
 	"context"
+	"time"
 
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
 )
@@ -62,13 +63,40 @@ type InboundEvents interface {
 	ReInvite(sdp []byte, reply func(code int, sdp []byte))
 }
 
-// Dial describes one outbound leg to originate.
+// Dial describes one outbound leg to originate: to a registered device
+// (Target) or, when Trunk is set, to a PSTN gateway.
 type Dial struct {
 	CallID string      // the caller leg's Call-ID, for logs only
 	Target pbx.Binding // the device to ring
-	Caller *pbx.User   // identity presented to the callee
-	Callee *pbx.User
-	SDP    []byte // offer, already rewritten for the callee side
+	Trunk  *TrunkTarget
+	Caller *pbx.User // nil when the caller is outside (PSTN)
+	Callee *pbx.User // nil when the callee is outside (PSTN)
+	From   Identity  // identity presented to the callee
+	SDP    []byte    // offer, already rewritten for the callee side
+}
+
+// Identity is a caller or callee as presented in From/To.
+type Identity struct {
+	Name string // display name
+	User string // user part: a username or an E.164 number
+	Host string // domain
+}
+
+// TrunkTarget is one gateway attempt of a PSTN call, as routing chose it.
+type TrunkTarget struct {
+	Key           string        // health key (tenant/fqdn or carrier name)
+	FQDN          string        // host of the Request-URI
+	Port          int           // sipSignalingPort
+	Address       string        // host:port actually sent to (address override or resolved)
+	Transport     string        // udp | tcp | tls
+	Called        string        // E.164 after outbound translation rules
+	Calling       string        // calling number after outbound translation rules
+	FailoverCodes []int         // responses that move on to the next gateway
+	FailoverTime  time.Duration // no response beyond 100 within it: next gateway
+	MediaBypass   bool
+	ForwardPAI    bool
+	MaxSessions   int
+	Enforce       bool
 }
 
 // Dialer originates outbound legs.
@@ -100,4 +128,39 @@ type Recorder interface {
 // Locator finds the registered devices of an address of record.
 type Locator interface {
 	Lookup(aor string) []pbx.Binding
+}
+
+// Route is routing's answer for a dialled string that is not a user of the
+// tenant as dialled.
+type Route struct {
+	Kind     RouteKind
+	User     *pbx.User     // KindUser
+	Number   string        // normalised E.164, KindPSTN / KindEmergency
+	Gateways []TrunkTarget // KindPSTN / KindEmergency, in the order to try
+	Code     int           // KindRejected: the SIP status
+	Reason   string        // KindRejected: why, as the reason phrase
+}
+
+// RouteKind says where a call goes.
+type RouteKind int
+
+// Route kinds.
+const (
+	KindRejected RouteKind = iota
+	KindUser
+	KindPSTN
+	KindEmergency
+)
+
+// Router turns a dialled string into a Route (dial plan, voice routing).
+type Router interface {
+	Route(caller *pbx.User, dialed string) Route
+}
+
+// TrunkHealth receives the outcomes of gateway attempts (passive health)
+// and counts concurrent sessions.
+type TrunkHealth interface {
+	CallOutcome(key string, code int)
+	SessionStart(t TrunkTarget) bool
+	SessionEnd(key string)
 }

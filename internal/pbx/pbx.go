@@ -4,6 +4,7 @@
 package pbx
 
 import (
+	"encoding/json"
 	"strings"
 	"time"
 )
@@ -37,6 +38,87 @@ type User struct {
 	Extension   string       `json:"extension,omitempty"`
 	LineURI     string       `json:"lineUri,omitempty"` // E.164, optionally ;ext=
 	Credentials []Credential `json:"-"`
+
+	// Voice settings (PRODUCT.md §2). Empty strings mean "not set"; Home is
+	// "online" or the name of an edge.
+	NumberType             string          `json:"numberType,omitempty"` // DirectRouting | CallingPlan
+	EnterpriseVoiceEnabled bool            `json:"enterpriseVoiceEnabled,omitempty"`
+	VoiceRoutingPolicy     string          `json:"voiceRoutingPolicy,omitempty"`
+	DialPlan               string          `json:"dialPlan,omitempty"`
+	CallingPlan            string          `json:"callingPlan,omitempty"`   // Domestic | DomesticAndInternational | PayAsYouGo
+	UsageLocation          string          `json:"usageLocation,omitempty"` // ISO 3166 alpha-2, uppercase
+	Home                   string          `json:"home,omitempty"`
+	EmergencyRoutingPolicy string          `json:"emergencyRoutingPolicy,omitempty"`
+	CallerIDPolicy         string          `json:"callerIdPolicy,omitempty"`
+	CallingSettings        CallingSettings `json:"callingSettings"`
+}
+
+// CallingSettings are a user's own call handling settings. A forwarding
+// target is "voicemail", a sip address of the tenant or an E.164 number;
+// empty means "not forwarded".
+type CallingSettings struct {
+	Forwarding             Forwarding `json:"forwarding"`
+	SimultaneousRing       []string   `json:"simultaneousRing,omitempty"` // extra targets that ring with the user's devices
+	UnansweredDelaySeconds int        `json:"unansweredDelaySeconds"`     // before "unanswered" forwarding; default 20
+	Voicemail              Voicemail  `json:"voicemail"`
+}
+
+// Forwarding targets per condition.
+type Forwarding struct {
+	Immediate    string `json:"immediate,omitempty"`
+	Busy         string `json:"busy,omitempty"`
+	Unanswered   string `json:"unanswered,omitempty"`
+	Unregistered string `json:"unregistered,omitempty"`
+}
+
+// Voicemail settings of a user.
+type Voicemail struct {
+	Enabled     bool   `json:"enabled"`
+	NotifyEmail string `json:"notifyEmail,omitempty"`
+}
+
+// Object is one named tenant object other than a user or a domain (a
+// gateway, a voice route, a dial plan...), kept by the store as a validated
+// JSON document. Kind is the document key ("pstnGateways"), Name its
+// identity within the kind (a gateway's fqdn, a route's name).
+type Object struct {
+	Tenant string          `json:"tenant"`
+	Kind   string          `json:"kind"`
+	Name   string          `json:"name"`
+	Spec   json.RawMessage `json:"spec"`
+}
+
+// AuditEntry records one change of one object. Before and After are the
+// object's JSON without secrets (null when created or deleted); Changes
+// lists the changed fields, a password only ever as "(changed)".
+type AuditEntry struct {
+	ID        int64         `json:"id"`
+	Time      time.Time     `json:"time"`
+	ActorID   string        `json:"actorId"`   // token id ("operator" for the bootstrap token)
+	ActorName string        `json:"actorName"` // token name
+	Tenant    string        `json:"tenant"`
+	Action    string        `json:"action"` // create | update | delete
+	Kind      string        `json:"kind"`
+	Name      string        `json:"name"`
+	Before    []byte        `json:"before,omitempty"`
+	After     []byte        `json:"after,omitempty"`
+	Changes   []FieldChange `json:"changes,omitempty"`
+}
+
+// FieldChange is one changed field of an object: JSON-encoded values, or
+// "(changed)" for secrets; empty Before/After means absent.
+type FieldChange struct {
+	Field  string `json:"field"`
+	Before string `json:"before,omitempty"`
+	After  string `json:"after,omitempty"`
+}
+
+// AuditFilter selects audit entries, newest first: Tenant "" means every
+// tenant; Before > 0 returns entries with a smaller ID (paging).
+type AuditFilter struct {
+	Tenant string
+	Limit  int
+	Before int64
 }
 
 // Username returns the user part of the SIP address (alice for alice@contoso.com).
@@ -112,6 +194,8 @@ type CDR struct {
 	Result   CallResult `json:"result"`
 	Cause    int        `json:"cause"` // final SIP status given to the caller (200 when answered)
 	HangupBy Party      `json:"hangupBy,omitempty"`
+	// Emergency marks an emergency call (never blocked, always flagged).
+	Emergency bool `json:"emergency,omitempty"`
 }
 
 // CDRFilter selects CDRs.

@@ -45,19 +45,36 @@ func (s *Server) Dial(ctx context.Context, d callctl.Dial, ev callctl.LegEvents)
 		return nil, errors.New("server closing")
 	}
 	var target sip.Uri
-	if err := sip.ParseUri(d.Target.Contact, &target); err != nil {
-		return nil, err
+	var to *sip.ToHeader
+	tp, dest := strings.ToUpper(d.Target.Transport), d.Target.Source
+	if t := d.Trunk; t != nil {
+		target = sip.Uri{Scheme: "sip", User: t.Called, Host: t.FQDN, Port: t.Port, UriParams: sip.NewParams()}
+		target.UriParams.Add("user", "phone")
+		toURI := sip.Uri{Scheme: "sip", User: t.Called, Host: t.FQDN, UriParams: sip.NewParams()}
+		toURI.UriParams.Add("user", "phone")
+		to = &sip.ToHeader{Address: toURI, Params: sip.NewParams()}
+		tp, dest = strings.ToUpper(t.Transport), t.Address
+	} else {
+		if err := sip.ParseUri(d.Target.Contact, &target); err != nil {
+			return nil, err
+		}
+		to = &sip.ToHeader{DisplayName: d.Callee.DisplayName, Params: sip.NewParams(),
+			Address: sip.Uri{Scheme: "sip", User: d.Callee.Username(), Host: d.Callee.Domain()}}
 	}
-	tp := strings.ToUpper(d.Target.Transport)
 	if tp == "" {
 		tp = "UDP"
 	}
+	if dest == "" {
+		dest = target.HostPort()
+	}
 	r := sip.NewRequest(sip.INVITE, target)
-	from := &sip.FromHeader{DisplayName: d.Caller.DisplayName, Params: sip.NewParams(),
-		Address: sip.Uri{Scheme: "sip", User: d.Caller.Username(), Host: d.Caller.Domain()}}
+	fromURI := sip.Uri{Scheme: "sip", User: d.From.User, Host: d.From.Host}
+	if strings.HasPrefix(d.From.User, "+") {
+		fromURI.UriParams = sip.NewParams()
+		fromURI.UriParams.Add("user", "phone")
+	}
+	from := &sip.FromHeader{DisplayName: d.From.Name, Params: sip.NewParams(), Address: fromURI}
 	from.Params.Add("tag", sip.GenerateTagN(16))
-	to := &sip.ToHeader{DisplayName: d.Callee.DisplayName, Params: sip.NewParams(),
-		Address: sip.Uri{Scheme: "sip", User: d.Callee.Username(), Host: d.Callee.Domain()}}
 	cid := sip.CallIDHeader("sb-" + sip.GenerateTagN(24))
 	mf := sip.MaxForwardsHeader(70)
 	r.AppendHeader(from)
@@ -66,16 +83,15 @@ func (s *Server) Dial(ctx context.Context, d callctl.Dial, ev callctl.LegEvents)
 	r.AppendHeader(&sip.CSeqHeader{SeqNo: 1, MethodName: sip.INVITE})
 	r.AppendHeader(&mf)
 	r.AppendHeader(s.contact(tp))
+	if d.Trunk != nil && d.Trunk.ForwardPAI && d.From.User != "" {
+		r.AppendHeader(sip.NewHeader("P-Asserted-Identity", "<"+fromURI.String()+">"))
+	}
 	r.AppendHeader(sip.NewHeader("Allow", allowed))
 	r.AppendHeader(sip.NewHeader("User-Agent", s.cfg.UserAgent))
 	if len(d.SDP) > 0 {
 		r.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	}
 	r.SetBody(d.SDP)
-	dest := d.Target.Source
-	if dest == "" {
-		dest = target.HostPort()
-	}
 	s.route(r, tp, dest)
 	o := &outbound{s: s, ev: ev, invite: r, callID: string(cid), dest: dest, tp: tp, cseq: 1,
 		remoteTarget: target}
