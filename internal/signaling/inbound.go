@@ -49,11 +49,19 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	from := req.From()
-	if from == nil || from.Address.User == "" {
+	if from == nil {
 		s.respond(req, tx, 400, "Bad Request")
 		return
 	}
 	s.respond(req, tx, 100, "Trying")
+	if gw, ok := s.fromGateway(req); ok {
+		s.handleGatewayInvite(req, tx, gw)
+		return
+	}
+	if from.Address.User == "" {
+		s.respond(req, tx, 403, "Forbidden")
+		return
+	}
 	caller, ok := s.authenticate(req, tx, aorOf(from.Address))
 	if !ok {
 		return
@@ -66,6 +74,13 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if req.Recipient.Host != "" {
 		target += "@" + strings.ToLower(req.Recipient.Host)
 	}
+	s.serveInvite(req, tx, callctl.InviteRequest{Caller: caller, Target: target})
+}
+
+// serveInvite runs a new call for an accepted INVITE and holds the handler
+// until the INVITE transaction has its final response.
+func (s *Server) serveInvite(req *sip.Request, tx sip.ServerTransaction, ir callctl.InviteRequest) {
+	from := req.From()
 	in := &inbound{s: s, req: req, tx: tx, callID: callIDOf(req), localTag: sip.GenerateTagN(16),
 		source: req.Source(), finalCh: make(chan struct{}), acked: make(chan struct{}),
 		cseq: 1}
@@ -76,8 +91,8 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	s.dialogs.put(in.callID, in)
 	tx.OnCancel(func(*sip.Request) { in.onCancel() })
-	ev := s.engine.Invite(context.Background(), callctl.InviteRequest{CallID: in.callID, Caller: caller,
-		Target: target, SDP: req.Body()}, in)
+	ir.CallID, ir.SDP = in.callID, req.Body()
+	ev := s.engine.Invite(context.Background(), ir, in)
 	if ev != nil {
 		in.mu.Lock()
 		in.events = ev

@@ -40,6 +40,8 @@ type Deps struct {
 	Directory func() *directory.Directory
 	Registrar *registrar.Service
 	Nonces    *auth.Nonces
+	Peers     func() Peers // optional: configured PSTN gateways
+	Health    TrunkHealth  // optional: gateway OPTIONS seen
 	Hooks     Hooks
 	Log       *slog.Logger
 }
@@ -203,6 +205,9 @@ func (s *Server) respond(req *sip.Request, tx sip.ServerTransaction, code int, r
 }
 
 func (s *Server) handleOptions(req *sip.Request, tx sip.ServerTransaction) {
+	if gw, ok := s.fromGateway(req); ok && s.deps.Health != nil {
+		s.deps.Health.OptionsReceived(gw.Key)
+	}
 	s.respond(req, tx, 200, "OK", sip.NewHeader("Allow", allowed), sip.NewHeader("Accept", "application/sdp"))
 }
 

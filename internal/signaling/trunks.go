@@ -1,0 +1,126 @@
+package signaling
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strconv"
+	"strings"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-pbx/switchboard/internal/callctl"
+)
+
+// Gateway is a configured PSTN peer (a tenant's SBC or an operator carrier)
+// as signaling needs it.
+type Gateway struct {
+	Key       string // health key: tenant/fqdn or carrier name
+	Tenant    string // "" for an operator carrier
+	FQDN      string
+	Address   string // host:port requests are sent to
+	Transport string // udp | tcp | tls
+	// Inbound applies the gateway's inbound translation rules to the called
+	// and calling numbers of a call it sends us; nil keeps them.
+	Inbound func(called, calling string) (string, string)
+	// Host is the domain our side presents for calls from this gateway.
+	Host string
+}
+
+// Peers finds configured gateways. The composition root compiles it from
+// the tenant configuration and swaps it atomically on change.
+type Peers interface {
+	// BySource returns the gateway a request came from: lab transports
+	// (udp/tcp) are identified by source address.
+	BySource(ip string, port int) (Gateway, bool)
+	// Gateway returns a gateway by key.
+	Gateway(key string) (Gateway, bool)
+}
+
+// TrunkHealth is what signaling reports about gateways.
+type TrunkHealth interface {
+	OptionsReceived(key string)
+}
+
+func (s *Server) peers() Peers {
+	if s.deps.Peers == nil {
+		return nil
+	}
+	return s.deps.Peers()
+}
+
+// fromGateway returns the gateway that sent req, if any.
+func (s *Server) fromGateway(req *sip.Request) (Gateway, bool) {
+	p := s.peers()
+	if p == nil {
+		return Gateway{}, false
+	}
+	host, portStr, err := net.SplitHostPort(req.Source())
+	if err != nil {
+		return Gateway{}, false
+	}
+	port, _ := strconv.Atoi(portStr)
+	return p.BySource(host, port)
+}
+
+// handleGatewayInvite delivers a call from a PSTN gateway: inbound
+// translation, then the called number is looked up among the tenant's users.
+func (s *Server) handleGatewayInvite(req *sip.Request, tx sip.ServerTransaction, gw Gateway) {
+	called := numberOf(req.Recipient)
+	calling := ""
+	if f := req.From(); f != nil {
+		calling = numberOf(f.Address)
+	}
+	if pai := req.GetHeader("P-Asserted-Identity"); pai != nil {
+		var u sip.Uri
+		if v := strings.Trim(strings.TrimSpace(pai.Value()), "<>"); sip.ParseUri(v, &u) == nil {
+			calling = numberOf(u)
+		}
+	}
+	if gw.Inbound != nil {
+		called, calling = gw.Inbound(called, calling)
+	}
+	if called == "" {
+		s.respond(req, tx, 404, "Not Found")
+		return
+	}
+	name := ""
+	if f := req.From(); f != nil {
+		name = f.DisplayName
+	}
+	s.serveInvite(req, tx, callctl.InviteRequest{Tenant: gw.Tenant, FromTrunk: gw.Key, Target: called,
+		From: callctl.Identity{Name: name, User: calling, Host: gw.Host}})
+}
+
+// numberOf returns the user part of a SIP or tel URI without visual
+// separators or parameters (";phone-context" etc.).
+func numberOf(u sip.Uri) string {
+	n := u.User
+	if n == "" && strings.EqualFold(u.Scheme, "tel") {
+		n = u.Host
+	}
+	n, _, _ = strings.Cut(n, ";")
+	return n
+}
+
+// Probe implements trunk.Prober: one OPTIONS to the gateway; any final
+// response shows it alive.
+func (s *Server) Probe(ctx context.Context, key string) error {
+	p := s.peers()
+	if p == nil {
+		return errors.New("no gateways configured")
+	}
+	gw, ok := p.Gateway(key)
+	if !ok {
+		return errors.New("unknown gateway " + key)
+	}
+	r := sip.NewRequest(sip.OPTIONS, sip.Uri{Scheme: "sip", Host: gw.FQDN})
+	r.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: "sip", Host: gw.FQDN}, Params: sip.NewParams()})
+	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: "ping", Host: s.host}, Params: sip.NewParams()}
+	from.Params.Add("tag", sip.GenerateTagN(12))
+	r.AppendHeader(from)
+	r.AppendHeader(s.contact(gw.Transport))
+	s.route(r, gw.Transport, gw.Address)
+	_, err := s.cli.Do(ctx, r)
+	return err
+}
