@@ -54,6 +54,11 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	s.respond(req, tx, 100, "Trying")
+	if _, reason, ok := s.tlsGateway(req); ok && reason != "" {
+		s.securityEvent("sbc-refused", req, "", reason)
+		s.respond(req, tx, 403, reason)
+		return
+	}
 	if gw, ok := s.fromGateway(req); ok {
 		s.handleGatewayInvite(req, tx, gw)
 		return

@@ -299,6 +299,12 @@ func sipNoBuild(_ *sipgo.Client, _ *sip.Request) error { return nil }
 // contact is our Contact header for a transport.
 func (s *Server) contact(tp string) *sip.ContactHeader {
 	c := &sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "sb", Host: s.host, Port: s.port}}
+	if strings.EqualFold(tp, "TLS") && s.tls != nil {
+		c.Address.Port = s.tlsPort
+		if s.cfg.FQDN != "" {
+			c.Address.Host = s.cfg.FQDN
+		}
+	}
 	if sip.IsReliable(tp) {
 		c.Address.UriParams = sip.NewParams()
 		c.Address.UriParams.Add("transport", strings.ToLower(tp))

@@ -6,6 +6,7 @@
 package signaling
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,9 +26,11 @@ import (
 
 // Config is the SIP listener configuration.
 type Config struct {
-	Listen    string // HOST:PORT for UDP and TCP
-	Advertise string // host written into Via/Contact (a concrete address)
-	UserAgent string // Server / User-Agent header value
+	Listen    string     // HOST:PORT for UDP and TCP
+	Advertise string     // host written into Via/Contact (a concrete address)
+	UserAgent string     // Server / User-Agent header value
+	TLS       *TLSConfig // optional SIP over TLS listener (SBC trunks)
+	FQDN      string     // our name in Contact on TLS trunks (SBCs check it)
 }
 
 // Hooks lets the composition root observe signaling (metrics).
@@ -64,6 +67,9 @@ type Server struct {
 	mu       sync.Mutex
 	udp      net.PacketConn
 	tcp      net.Listener
+	tlsLn    net.Listener
+	tls      *tlsState
+	tlsPort  int
 	serveErr chan error
 }
 
@@ -89,7 +95,15 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent), sipgo.WithUserAgentHostname(cfg.Advertise))
+	s := &Server{cfg: cfg, deps: deps, log: log, host: cfg.Advertise, port: port, serveErr: make(chan error, 3)}
+	uaOpts := []sipgo.UserAgentOption{sipgo.WithUserAgent(cfg.UserAgent), sipgo.WithUserAgentHostname(cfg.Advertise)}
+	if cfg.TLS != nil {
+		if s.tls, err = loadTLS(*cfg.TLS, s.peers); err != nil {
+			return nil, err
+		}
+		uaOpts = append(uaOpts, sipgo.WithUserAgenTLSConfig(s.tls.dial))
+	}
+	ua, err := sipgo.NewUA(uaOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -101,8 +115,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, deps: deps, log: log, ua: ua, srv: srv, cli: cli,
-		host: cfg.Advertise, port: port, serveErr: make(chan error, 2)}
+	s.ua, s.srv, s.cli = ua, srv, cli
 	s.dialogs.init()
 	return s, nil
 }
@@ -128,6 +141,18 @@ func (s *Server) Start(engine *callctl.Engine) error {
 	if err != nil {
 		udp.Close()
 		return fmt.Errorf("listen sip tcp %s: %w", s.cfg.Listen, err)
+	}
+	if s.tls != nil {
+		ln, err := tls.Listen(tcpNet, s.cfg.TLS.Listen, s.tls.conf)
+		if err != nil {
+			udp.Close()
+			tcp.Close()
+			return fmt.Errorf("listen sip tls %s: %w", s.cfg.TLS.Listen, err)
+		}
+		s.tlsLn = ln
+		s.tlsPort = ln.Addr().(*net.TCPAddr).Port
+		go func() { s.serveErr <- s.srv.ServeTLS(listener{Listener: ln, st: s.tls}) }()
+		s.log.Info("sip tls listening", "tls", ln.Addr().String())
 	}
 	s.mu.Lock()
 	s.udp, s.tcp = udp, tcp
@@ -156,6 +181,9 @@ func (s *Server) Close() error {
 	}
 	if s.tcp != nil {
 		errs = append(errs, s.tcp.Close())
+	}
+	if s.tlsLn != nil {
+		errs = append(errs, s.tlsLn.Close())
 	}
 	s.mu.Unlock()
 	errs = append(errs, s.ua.Close())

@@ -35,6 +35,10 @@ type Peers interface {
 	BySource(ip string, port int) (Gateway, bool)
 	// Gateway returns a gateway by key.
 	Gateway(key string) (Gateway, bool)
+	// ByFQDN returns the gateway named by a TLS certificate.
+	ByFQDN(fqdn string) (Gateway, bool)
+	// AtAddress lists the FQDNs of the gateways configured at an address.
+	AtAddress(host string) []string
 }
 
 // TrunkHealth is what signaling reports about gateways.
@@ -51,6 +55,9 @@ func (s *Server) peers() Peers {
 
 // fromGateway returns the gateway that sent req, if any.
 func (s *Server) fromGateway(req *sip.Request) (Gateway, bool) {
+	if g, _, ok := s.tlsGateway(req); ok {
+		return g, true
+	}
 	p := s.peers()
 	if p == nil {
 		return Gateway{}, false
