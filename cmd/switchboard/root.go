@@ -90,7 +90,12 @@ SWITCHBOARD_TOKEN).`,
 		newServeCmd(d),
 		newApplyCmd(d),
 		newCDRCmd(d),
+		newPlanCmd(d),
 		newVersionCmd(d),
+		newGetCmd(d),
+		newDeleteCmd(d),
+		newTokensCmd(d),
+		newAuditCmd(d),
 	)
 	return root
 }

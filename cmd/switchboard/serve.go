@@ -59,6 +59,13 @@ not start (exit status 2).`,
 	f.String("rtp-ports", def.RTPPorts, "RTP relay port range, `LOW-HIGH` (LOW even)")
 	f.String("admin-token", "", "operator API token (prefer $"+config.EnvAdminToken+"; generated when empty)")
 	f.String("media-ip", "", "`IP` written into SDP for relayed media (default: the SIP host, or the first non-loopback address)")
+	f.String("sip-tls", "", "SIP over TLS listen address for SBC trunks, `HOST:PORT` (off when empty)")
+	f.String("tls-cert", "", "PEM certificate `FILE` of this node (server and client: mutual TLS)")
+	f.String("tls-key", "", "PEM private key `FILE` of --tls-cert")
+	f.String("tls-ca", "", "PEM CA bundle `FILE` that SBC certificates must chain to (default: system roots)")
+	f.String("fqdn", "", "this node's `FQDN`, written into Contact on TLS trunks")
+	f.String("options-interval", "", "OPTIONS ping period to gateways, e.g. 60s (min 1s)")
+	f.String("health-window", "", "a gateway is Active when it exchanged OPTIONS within this, e.g. 180s")
 	f.String("log-level", def.LogLevel, "log `LEVEL`: "+strings.Join(config.LogLevels(), ", "))
 	return cmd
 }
@@ -86,13 +93,20 @@ func serveConfig(fs *pflag.FlagSet, getenv func(string) string) (config.Config, 
 // at its default does not override the file or the environment.
 func applyFlags(cfg *config.Config, fs *pflag.FlagSet) {
 	for name, dst := range map[string]*string{
-		"sip":         &cfg.SIP,
-		"http":        &cfg.HTTP,
-		"data":        &cfg.Data,
-		"rtp-ports":   &cfg.RTPPorts,
-		"admin-token": &cfg.AdminToken,
-		"media-ip":    &cfg.MediaIP,
-		"log-level":   &cfg.LogLevel,
+		"sip":              &cfg.SIP,
+		"http":             &cfg.HTTP,
+		"data":             &cfg.Data,
+		"rtp-ports":        &cfg.RTPPorts,
+		"admin-token":      &cfg.AdminToken,
+		"media-ip":         &cfg.MediaIP,
+		"log-level":        &cfg.LogLevel,
+		"sip-tls":          &cfg.SIPTLS,
+		"tls-cert":         &cfg.TLSCert,
+		"tls-key":          &cfg.TLSKey,
+		"tls-ca":           &cfg.TLSCA,
+		"fqdn":             &cfg.FQDN,
+		"options-interval": &cfg.OptionsInterval,
+		"health-window":    &cfg.HealthWindow,
 	} {
 		if f := fs.Lookup(name); f != nil && f.Changed {
 			*dst = f.Value.String()

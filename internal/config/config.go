@@ -14,6 +14,21 @@ type Config struct {
 	// MediaIP is the address written into SDP for relayed media. Empty means
 	// the SIP listen host, or the first non-loopback address when that is 0.0.0.0.
 	MediaIP string `yaml:"mediaIp" json:"mediaIp"`
+	// SIPTLS is HOST:PORT of the SIP over TLS listener (SBC trunks); off when empty.
+	SIPTLS string `yaml:"sipTls" json:"sipTls"`
+	// TLSCert and TLSKey are PEM files of this node's certificate (also its
+	// client certificate towards SBCs: mutual TLS); TLSCA is the PEM bundle
+	// SBC certificates must chain to (system roots when empty).
+	TLSCert string `yaml:"tlsCert" json:"tlsCert"`
+	TLSKey  string `yaml:"tlsKey" json:"tlsKey"`
+	TLSCA   string `yaml:"tlsCa" json:"tlsCa"`
+	// FQDN is this node's name, written into Contact on TLS trunks (SBCs
+	// check it against their configuration); default: the SIP host.
+	FQDN string `yaml:"fqdn" json:"fqdn"`
+	// OptionsInterval is the period of OPTIONS pings to gateways, e.g. "60s"
+	// (minimum 1s); HealthWindow how recent an OPTIONS must be for Active.
+	OptionsInterval string `yaml:"optionsInterval" json:"optionsInterval"`
+	HealthWindow    string `yaml:"healthWindow" json:"healthWindow"`
 	// LogLevel is debug|info|warn|error, default info.
 	LogLevel string `yaml:"logLevel" json:"logLevel"`
 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/switchboard-pbx/switchboard/internal/cli/yamldoc"
 )
@@ -111,7 +112,31 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("mediaIp: %s cannot be written into SDP; give the address peers reach", c.MediaIP))
 		}
 	}
+	if c.SIPTLS != "" {
+		if err := checkHostPort(c.SIPTLS); err != nil {
+			errs = append(errs, fmt.Errorf("sipTls: %w", err))
+		}
+		if c.TLSCert == "" || c.TLSKey == "" {
+			errs = append(errs, errors.New("sipTls: needs tlsCert and tlsKey"))
+		}
+	}
+	for _, d := range []struct{ key, value string }{{"optionsInterval", c.OptionsInterval}, {"healthWindow", c.HealthWindow}} {
+		if d.value == "" {
+			continue
+		}
+		if v, err := time.ParseDuration(d.value); err != nil || v < time.Second {
+			errs = append(errs, fmt.Errorf("%s: %q is not a duration of at least 1s (e.g. 60s)", d.key, d.value))
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// Durations returns the OPTIONS interval and the health window (zero when
+// unset: the defaults apply). Call after Validate.
+func (c Config) Durations() (interval, window time.Duration) {
+	interval, _ = time.ParseDuration(c.OptionsInterval)
+	window, _ = time.ParseDuration(c.HealthWindow)
+	return interval, window
 }
 
 // RTPRange returns the bounds of RTPPorts, both included. The range must
