@@ -27,6 +27,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/internal/signaling"
 	"github.com/switchboard-pbx/switchboard/internal/store"
 	"github.com/switchboard-pbx/switchboard/internal/store/sqlite"
+	"github.com/switchboard-pbx/switchboard/internal/trunk"
 )
 
 // ShutdownGrace is how long calls in progress may go on after SIGTERM
@@ -45,22 +46,25 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 
 // node holds the running components.
 type node struct {
-	cfg      config.Config
-	log      *slog.Logger
-	st       store.Store
-	dir      *directory.Holder
-	reg      *registrar.Service
-	relay    *media.Relay
-	sip      *signaling.Server
-	engine   *callctl.Engine
-	http     *http.Server
-	httpLn   net.Listener
-	metrics  *obs.Metrics
-	token    string
+	cfg     config.Config
+	log     *slog.Logger
+	st      store.Store
+	dir     *directory.Holder
+	reg     *registrar.Service
+	relay   *media.Relay
+	sip     *signaling.Server
+	engine  *callctl.Engine
+	http    *http.Server
+	httpLn  net.Listener
+	metrics *obs.Metrics
+	token   string
+	live    *live
 }
 
 func build(ctx context.Context, cfg config.Config, log *slog.Logger) (n *node, err error) {
-	n = &node{cfg: cfg, log: log, dir: directory.NewHolder()}
+	interval, window := cfg.Durations()
+	n = &node{cfg: cfg, log: log, dir: directory.NewHolder(),
+		live: &live{health: trunk.NewHealth(trunk.Config{Interval: interval, Window: window}, time.Now)}}
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
@@ -108,10 +112,16 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (n *node, e
 	if err != nil {
 		return nil, fmt.Errorf("media relay: %w", err)
 	}
-	n.sip, err = signaling.New(signaling.Config{Listen: cfg.SIP, Advertise: concreteIP(sipHost),
-		UserAgent: "Switchboard"}, signaling.Deps{
+	sigCfg := signaling.Config{Listen: cfg.SIP, Advertise: concreteIP(sipHost), UserAgent: "Switchboard",
+		FQDN: cfg.FQDN}
+	if cfg.SIPTLS != "" {
+		sigCfg.TLS = &signaling.TLSConfig{Listen: cfg.SIPTLS, CertFile: cfg.TLSCert, KeyFile: cfg.TLSKey, CAFile: cfg.TLSCA}
+	}
+	n.sip, err = signaling.New(sigCfg, signaling.Deps{
 		Directory: n.dir.Load,
 		Registrar: n.reg,
+		Peers:     func() signaling.Peers { return peers{c: n.live.load()} },
+		Health:    n.live.health,
 		Nonces:    auth.NewNonces(secret, 5*time.Minute, time.Now),
 		Hooks: signaling.Hooks{Register: func(o string) {
 			n.metrics.RegisterTotal.WithLabelValues(o).Inc()
@@ -124,6 +134,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (n *node, e
 	n.engine = callctl.NewEngine(callctl.Config{}, callctl.Deps{
 		Directory: n.dir.Load, Locator: n.reg, Dialer: n.sip,
 		Media: relayAdapter{relay: n.relay, m: n.metrics}, Recorder: cdrSink{n: n}, Log: log,
+		Router: n.live, Trunks: trunkHealth{l: n.live},
 	})
 	n.registerGauges()
 	if err := n.sip.Start(n.engine); err != nil {
@@ -140,6 +151,12 @@ func (n *node) run(ctx context.Context) error {
 	defer sweep.Stop()
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- n.http.Serve(n.httpLn) }()
+	probeCtx, stopProbes := context.WithCancel(ctx)
+	probesDone := make(chan struct{})
+	go func() {
+		defer close(probesDone)
+		n.live.health.Run(probeCtx, n.live.gateways, n.sip)
+	}()
 	n.log.Info("switchboard ready", "sip", n.cfg.SIP, "http", n.httpLn.Addr().String(), "data", n.cfg.Data)
 	var runErr error
 loop:
@@ -156,6 +173,8 @@ loop:
 			break loop
 		}
 	}
+	stopProbes()
+	<-probesDone
 	n.log.Info("shutting down: no new calls", "active_calls", n.engine.Active())
 	n.sip.Drain()
 	grace, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
@@ -181,7 +200,8 @@ func (n *node) closeAll() {
 	}
 }
 
-// reload compiles the directory from the store and publishes it.
+// reload compiles the directory and the routing tables from the store and
+// publishes them; calls in progress keep the snapshot they started with.
 func (n *node) reload(ctx context.Context) error {
 	tenants, err := n.st.Tenants(ctx)
 	if err != nil {
@@ -191,7 +211,14 @@ func (n *node) reload(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	n.dir.Store(directory.Build(tenants, users))
+	dir := directory.Build(tenants, users)
+	c, err := n.compile(ctx, dir, tenants)
+	if err != nil {
+		return err
+	}
+	n.live.p.Store(c)
+	n.dir.Store(dir)
+	n.live.health.Forget(func(key string) bool { _, ok := c.byKey[key]; return ok })
 	return nil
 }
 

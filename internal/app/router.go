@@ -1,0 +1,198 @@
+package app
+
+import (
+	"net"
+	"strings"
+	"sync/atomic"
+
+	"github.com/switchboard-pbx/switchboard/internal/callctl"
+	"github.com/switchboard-pbx/switchboard/internal/pbx"
+	"github.com/switchboard-pbx/switchboard/internal/routing"
+	"github.com/switchboard-pbx/switchboard/internal/signaling"
+	"github.com/switchboard-pbx/switchboard/internal/trunk"
+)
+
+// live publishes the compiled configuration to the call path.
+type live struct {
+	p      atomic.Pointer[compiled]
+	health *trunk.Health
+}
+
+func (l *live) load() *compiled { return l.p.Load() }
+
+// causeStatus is the one table from a routing rejection to a SIP status.
+func causeStatus(c routing.Cause) int {
+	switch c {
+	case routing.CauseNotFound, routing.CauseInvalidNumber:
+		return 404
+	default:
+		return 403
+	}
+}
+
+// Route implements callctl.Router.
+func (l *live) Route(caller *pbx.User, dialed string) callctl.Route {
+	c := l.load()
+	tr, ok := c.tenants[caller.Tenant]
+	if !ok {
+		return callctl.Route{Kind: callctl.KindRejected, Code: 404, Reason: "Not Found"}
+	}
+	d := tr.table.Route(routingCaller(caller), dialed, l.statusFunc(tr))
+	return l.toCallctl(c, tr, caller, d)
+}
+
+// Explain is route test: the decision with its steps, without a call.
+func (l *live) Explain(caller *pbx.User, dialed string) (routing.Decision, bool) {
+	c := l.load()
+	tr, ok := c.tenants[caller.Tenant]
+	if !ok {
+		return routing.Decision{}, false
+	}
+	return tr.table.Explain(routingCaller(caller), dialed, l.statusFunc(tr)), true
+}
+
+func routingCaller(u *pbx.User) routing.Caller {
+	return routing.Caller{SIPAddress: u.SIPAddress, DialPlan: u.DialPlan, VoiceRoutingPolicy: u.VoiceRoutingPolicy,
+		EmergencyRoutingPolicy: u.EmergencyRoutingPolicy, UsageLocation: u.UsageLocation,
+		EnterpriseVoiceEnabled: u.EnterpriseVoiceEnabled}
+}
+
+func (l *live) statusFunc(tr *tenantRouting) func(string) routing.Status {
+	return func(fqdn string) routing.Status {
+		g, ok := tr.gateways[strings.ToLower(fqdn)]
+		if !ok {
+			return routing.Disabled
+		}
+		return routing.Status(l.health.Status(g.health()))
+	}
+}
+
+func (l *live) toCallctl(c *compiled, tr *tenantRouting, caller *pbx.User, d routing.Decision) callctl.Route {
+	switch d.Target {
+	case routing.TargetUser:
+		u, ok := c.dir.User(d.User)
+		if !ok {
+			return callctl.Route{Kind: callctl.KindRejected, Code: 404, Reason: "Not Found"}
+		}
+		return callctl.Route{Kind: callctl.KindUser, User: u}
+	case routing.TargetPSTN, routing.TargetEmergency:
+		r := callctl.Route{Kind: callctl.KindPSTN, Number: d.Normalized}
+		if d.Target == routing.TargetEmergency {
+			r.Kind = callctl.KindEmergency
+		}
+		seen := map[string]bool{}
+		for _, rc := range d.Routes {
+			for _, fqdn := range rc.Gateways {
+				g, ok := tr.gateways[strings.ToLower(fqdn)]
+				if !ok || seen[g.key] {
+					continue
+				}
+				seen[g.key] = true
+				r.Gateways = append(r.Gateways, g.target(caller, d.Normalized))
+			}
+		}
+		if len(r.Gateways) == 0 {
+			return callctl.Route{Kind: callctl.KindRejected, Code: 403, Reason: "No Usable Gateway"}
+		}
+		return r
+	}
+	return callctl.Route{Kind: callctl.KindRejected, Code: causeStatus(d.Cause), Reason: reasonPhrase(d.Reason)}
+}
+
+// reasonPhrase keeps a reason usable as a SIP reason phrase.
+func reasonPhrase(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, s)
+	if len(s) > 120 {
+		s = s[:120]
+	}
+	if s == "" {
+		s = "Forbidden"
+	}
+	return s
+}
+
+func (g *gateway) target(caller *pbx.User, number string) callctl.TrunkTarget {
+	calling := caller.Number()
+	codes := g.spec.FailoverResponseCodes
+	_, port, _ := net.SplitHostPort(g.addr)
+	return callctl.TrunkTarget{Key: g.key, FQDN: g.spec.FQDN, Port: atoi(port), Address: g.addr,
+		Transport: g.spec.Transport, Called: translate(g.outCalled, number),
+		Calling: translate(g.outCalling, calling), FailoverCodes: codes, FailoverTime: g.failoverTime(),
+		MediaBypass: g.spec.MediaBypass, ForwardPAI: g.spec.ForwardPAI,
+		MaxSessions: g.spec.MaxConcurrentSessions, Enforce: g.spec.EnforceMaxConcurrentSessions}
+}
+
+// trunkHealth adapts trunk.Health to call control.
+type trunkHealth struct{ l *live }
+
+func (t trunkHealth) CallOutcome(key string, code int) { t.l.health.CallOutcome(key, code) }
+func (t trunkHealth) SessionEnd(key string)            { t.l.health.SessionEnd(key) }
+func (t trunkHealth) SessionStart(tt callctl.TrunkTarget) bool {
+	return t.l.health.SessionStart(trunk.Gateway{Key: tt.Key, Enabled: true, MaxSessions: tt.MaxSessions,
+		Enforce: tt.Enforce})
+}
+
+// peers implements signaling.Peers over the compiled configuration.
+type peers struct{ c *compiled }
+
+func (p peers) BySource(ip string, _ int) (signaling.Gateway, bool) {
+	gs := p.c.bySrc[ip]
+	if len(gs) == 0 {
+		for src, list := range p.c.bySrc {
+			if _, n, err := net.ParseCIDR(src); err == nil && n.Contains(net.ParseIP(ip)) {
+				gs = list
+				break
+			}
+		}
+	}
+	if len(gs) == 0 {
+		return signaling.Gateway{}, false
+	}
+	g := gs[0]
+	return g.peer(p.c.tenants[g.tenant].domain), true
+}
+
+func (p peers) Gateway(key string) (signaling.Gateway, bool) {
+	g, ok := p.c.byKey[key]
+	if !ok {
+		return signaling.Gateway{}, false
+	}
+	return g.peer(p.c.tenants[g.tenant].domain), true
+}
+
+func (p peers) ByFQDN(fqdn string) (signaling.Gateway, bool) {
+	for _, g := range p.c.byKey {
+		if strings.EqualFold(g.spec.FQDN, fqdn) && g.spec.Transport == "tls" {
+			return g.peer(p.c.tenants[g.tenant].domain), true
+		}
+	}
+	return signaling.Gateway{}, false
+}
+
+func (p peers) AtAddress(host string) []string { return p.c.atAddr[host] }
+
+// gateways lists every gateway for the OPTIONS prober.
+func (l *live) gateways() []trunk.Gateway {
+	c := l.load()
+	out := make([]trunk.Gateway, 0, len(c.byKey))
+	for _, g := range c.byKey {
+		out = append(out, g.health())
+	}
+	return out
+}
+
+func atoi(s string) int {
+	n := 0
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return 0
+		}
+		n = n*10 + int(r-'0')
+	}
+	return n
+}
