@@ -152,7 +152,7 @@ func TestApplyInvalidSendsNothing(t *testing.T) {
 func TestApplyDryRun(t *testing.T) {
 	api, srv := newFakeAPI(t, "tok")
 	file := writeFile(t, "tenants.yaml", tenantsYAML)
-	code, stdout, _ := execute(t, testDeps(t, nil), "", "apply", "-f", file, "--dry-run", "--server", srv.URL)
+	code, stdout, _ := execute(t, testDeps(t, nil), "", "apply", "-f", file, "--dry-run", "--local", "--server", srv.URL)
 	want := "tenant contoso: valid (dry run, nothing applied)\ntenant fabrikam: valid (dry run, nothing applied)\n"
 	if code != 0 || stdout != want {
 		t.Errorf("dry run: exit %d, printed\n%s\nwant\n%s", code, stdout, want)

@@ -1,17 +1,15 @@
 // Package api is Switchboard's HTTP adapter: the REST API under /api/v1
-// (operator bearer token), health and readiness probes and /metrics. It turns
-// HTTP into calls on the domain services and their errors into RFC 7807
-// problem documents, through a single table (toProblem).
+// (bearer tokens: the operator's, and tenant-scoped ones), its OpenAPI
+// document, health and readiness probes and /metrics. It turns HTTP into
+// calls on the domain services and their errors into RFC 7807 problem
+// documents, through a single table (toProblem).
 package api
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
-	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -19,13 +17,24 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
 	"github.com/switchboard-pbx/switchboard/internal/provision"
+	"github.com/switchboard-pbx/switchboard/internal/store"
 )
+
+// TokenStore keeps tenant-scoped API tokens (hashed). store.Store satisfies it.
+type TokenStore interface {
+	CreateToken(ctx context.Context, t store.Token) error
+	TokenByHash(ctx context.Context, hash string) (store.Token, error)
+	Tokens(ctx context.Context, tenant string) ([]store.Token, error)
+	DeleteToken(ctx context.Context, id string) error
+}
 
 // Options are the dependencies of the API. Nil functions make the routes
 // that need them answer 501 Not Implemented.
 type Options struct {
-	Token         string // operator (admin) bearer token; empty refuses every /api/v1 request
+	Token         string // operator (admin) bearer token; empty: only stored tokens are accepted
 	Provision     *provision.Service
+	Tokens        TokenStore // tenant tokens; nil: only the operator token
+	Audit         func(ctx context.Context, f pbx.AuditFilter) ([]pbx.AuditEntry, error)
 	CDRs          func(ctx context.Context, f pbx.CDRFilter) ([]pbx.CDR, error)
 	Registrations func() []pbx.Binding // current bindings of all tenants
 	Tenants       func(ctx context.Context) ([]pbx.Tenant, error)
@@ -36,25 +45,31 @@ type Options struct {
 }
 
 type server struct {
-	o        Options
-	log      *slog.Logger
-	tokenSum [sha256.Size]byte
+	o   Options
+	log *slog.Logger
 }
 
-// New returns the HTTP handler of the API.
+// New returns the HTTP handler of the API. Its routes are listed by
+// routes() (and served as OpenAPI at /api/v1/openapi.json):
 //
-//	GET  /healthz, /readyz, /metrics                      no auth
-//	PUT  /api/v1/tenants/{tenant}                         apply a provision.Document
-//	GET  /api/v1/tenants                                  {"items":[pbx.Tenant]}
-//	GET  /api/v1/tenants/{tenant}/users                   {"items":[pbx.User]} (no credentials)
-//	GET  /api/v1/cdrs?tenant=T&limit=N                    {"items":[pbx.CDR]}
-//	GET  /api/v1/registrations?tenant=T                   {"items":[pbx.Binding]}
+//	GET  /healthz, /readyz, /metrics                  no auth
+//	GET  /api/v1/openapi.json                         no auth
+//	GET  /api/v1/tenants                              tenants the token may see
+//	GET|PUT|DELETE /api/v1/tenants/{tenant}           whole tenant document (PUT: ?dryRun=&prune=)
+//	GET|PUT /api/v1/tenants/{tenant}/settings
+//	GET  /api/v1/tenants/{tenant}/{kind}              ?limit=&cursor=
+//	GET|PUT|DELETE /api/v1/tenants/{tenant}/{kind}/{name}
+//	GET  /api/v1/audit, /cdrs, /registrations         ?tenant=
+//	GET|POST /api/v1/tokens, DELETE /api/v1/tokens/{id}   operator only
 func New(o Options) http.Handler {
-	s := &server{o: o, log: o.Log, tokenSum: sha256.Sum256([]byte(o.Token))}
+	s := &server{o: o, log: o.Log}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	return s.router()
+}
 
+func (s *server) router() chi.Router {
 	r := chi.NewRouter()
 	r.Use(s.logRequests, s.recoverer)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) { s.fail(w, r, errNoRoute) })
@@ -62,17 +77,26 @@ func New(o Options) http.Handler {
 
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { plain(w, http.StatusOK, "ok") })
 	r.Get("/readyz", s.readyz)
-	if o.Metrics != nil {
-		r.Method(http.MethodGet, "/metrics", o.Metrics)
+	if s.o.Metrics != nil {
+		r.Method(http.MethodGet, "/metrics", s.o.Metrics)
 	}
+	r.Get("/api/v1/openapi.json", s.openAPI)
 
 	r.Route("/api/v1", func(r chi.Router) {
 		r.Use(s.authenticate)
-		r.Get("/tenants", s.listTenants)
-		r.Put("/tenants/{tenant}", s.putTenant)
-		r.Get("/tenants/{tenant}/users", s.listUsers)
-		r.Get("/cdrs", s.listCDRs)
-		r.Get("/registrations", s.listRegistrations)
+		for _, rt := range s.routes() {
+			if rt.public {
+				continue
+			}
+			h := http.Handler(http.HandlerFunc(rt.handler))
+			if rt.operatorOnly {
+				h = s.operatorOnly(h)
+			}
+			if rt.tenantScoped {
+				h = s.tenantScope(h)
+			}
+			r.Method(rt.method, rt.path, h)
+		}
 	})
 	return r
 }
@@ -93,21 +117,6 @@ func (s *server) readyz(w http.ResponseWriter, _ *http.Request) {
 		return
 	}
 	plain(w, http.StatusOK, "ready")
-}
-
-// authenticate requires "Authorization: Bearer <token>", compared in constant
-// time (over SHA-256 digests, so the token length does not leak either).
-func (s *server) authenticate(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-		sum := sha256.Sum256([]byte(strings.TrimSpace(token)))
-		if s.o.Token == "" || !strings.EqualFold(scheme, "Bearer") ||
-			subtle.ConstantTimeCompare(sum[:], s.tokenSum[:]) != 1 {
-			s.fail(w, r, errUnauthorized)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
 }
 
 // recoverer turns a panic in a handler into a logged 500 problem.

@@ -37,6 +37,7 @@ func (e *badRequest) Error() string {
 // Errors of the HTTP layer itself.
 var (
 	errUnauthorized     = errors.New("a valid bearer token is required")
+	errForbidden        = errors.New("this needs the operator token")
 	errNoRoute          = errors.New("no such resource")
 	errMethodNotAllowed = errors.New("method not allowed")
 	errNotImplemented   = errors.New("not available on this node")
@@ -51,8 +52,13 @@ func toProblem(err error) problem {
 		verrs provision.ValidationErrors
 		bad   *badRequest
 		large *http.MaxBytesError
+		used  *inUse
 	)
 	switch {
+	case errors.As(err, &used):
+		p.Status = http.StatusConflict
+		p.Errors = used.errs
+		p.Detail = "still in use: deleting it would leave the tenant invalid"
 	case errors.As(err, &verrs):
 		p.Status = http.StatusUnprocessableEntity
 		p.Errors = verrs
@@ -69,7 +75,9 @@ func toProblem(err error) problem {
 		p.Status = http.StatusUnauthorized
 	case errors.Is(err, store.ErrConflict):
 		p.Status = http.StatusConflict
-	case errors.Is(err, store.ErrNotFound), errors.Is(err, errNoRoute):
+	case errors.Is(err, errForbidden):
+		p.Status = http.StatusForbidden
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, provision.ErrNotFound), errors.Is(err, errNoRoute):
 		p.Status = http.StatusNotFound
 	case errors.Is(err, errMethodNotAllowed):
 		p.Status = http.StatusMethodNotAllowed

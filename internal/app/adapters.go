@@ -82,6 +82,8 @@ func (n *node) startHTTP() error {
 	h := api.New(api.Options{
 		Token:     n.token,
 		Provision: prov,
+		Tokens:    n.st,
+		Audit:     n.st.Audit,
 		CDRs:      n.st.CDRs,
 		Registrations: func() []pbx.Binding {
 			return n.reg.All()

@@ -25,10 +25,37 @@ type Client struct {
 
 // ApplyResult is the server's answer to applying one tenant document.
 type ApplyResult struct {
-	Tenant  string `json:"tenant"`
-	Created bool   `json:"created"` // the tenant did not exist before
-	Changed bool   `json:"changed"` // something was written
-	Users   int    `json:"users"`   // users in the tenant after the apply
+	Tenant  string   `json:"tenant"`
+	Created bool     `json:"created"` // the tenant did not exist before
+	Changed bool     `json:"changed"` // something was (in a dry run: would be) written
+	DryRun  bool     `json:"dryRun,omitempty"`
+	Users   int      `json:"users"`   // users in the tenant after the apply
+	Changes []Change `json:"changes"` // what was (would be) created, updated, deleted
+}
+
+// Change is one object created, updated or deleted (see provision.Change).
+type Change struct {
+	Action string            `json:"action"` // create | update | delete
+	Kind   string            `json:"kind"`
+	Name   string            `json:"name"`
+	Fields []pbx.FieldChange `json:"fields,omitempty"`
+}
+
+// ApplyOptions are the query options of an apply.
+type ApplyOptions struct {
+	DryRun bool // the server computes the changes and writes nothing
+	Prune  bool // delete objects of the listed kinds that the document does not name
+}
+
+func (o ApplyOptions) query() url.Values {
+	q := url.Values{}
+	if o.DryRun {
+		q.Set("dryRun", "true")
+	}
+	if o.Prune {
+		q.Set("prune", "true")
+	}
+	return q
 }
 
 // APIError is an error answer of the API, read from its RFC 7807
@@ -63,12 +90,17 @@ func (e *APIError) Error() string {
 // PUT /api/v1/tenants/{tenant} with d as JSON. It is idempotent; the result
 // says whether anything changed. Error answers are returned as *APIError.
 func (c *Client) ApplyTenant(ctx context.Context, d provision.Document) (ApplyResult, error) {
+	return c.ApplyTenantWith(ctx, d, ApplyOptions{})
+}
+
+// ApplyTenantWith is ApplyTenant with options (?dryRun=, ?prune=).
+func (c *Client) ApplyTenantWith(ctx context.Context, d provision.Document, o ApplyOptions) (ApplyResult, error) {
 	tenant := provision.Canonical(d).Tenant
 	if tenant == "" {
 		return ApplyResult{}, errors.New("apply: document has no tenant")
 	}
 	var res ApplyResult
-	status, err := c.do(ctx, http.MethodPut, "/api/v1/tenants/"+url.PathEscape(tenant), nil, d, &res)
+	status, err := c.do(ctx, http.MethodPut, "/api/v1/tenants/"+url.PathEscape(tenant), o.query(), d, &res)
 	if err != nil {
 		return ApplyResult{}, err
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -43,7 +44,7 @@ func TestApplyTenant(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (ApplyResult{Tenant: "contoso", Created: true, Changed: true, Users: 1}); res != want {
+	if want := (ApplyResult{Tenant: "contoso", Created: true, Changed: true, Users: 1}); !reflect.DeepEqual(res, want) {
 		t.Errorf("result = %+v, want %+v", res, want)
 	}
 }

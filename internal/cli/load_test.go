@@ -83,8 +83,8 @@ func TestLoadDocumentsErrors(t *testing.T) {
 		{
 			name: "absent field falls back to its parent",
 			file: "t.yaml",
-			src:  "# c\n\ntenant: contoso\n",
-			want: []string{"t.yaml:3: domains: at least one domain is required"},
+			src:  "# c\n\ntenant: contoso\nvoiceRoutes:\n  - name: r\n    numberPattern: x\n    onlinePstnUsages: [u]\n",
+			want: []string{"t.yaml:5: voiceRoutes[0].onlinePstnGatewayList: at least one gateway is required"},
 		},
 		{
 			name: "errors of every document",

@@ -21,6 +21,7 @@ func TestImports(t *testing.T) {
 		"github.com/switchboard-pbx/switchboard/internal/pbx":  true,
 		"github.com/switchboard-pbx/switchboard/internal/auth": true,
 		"github.com/nyaruka/phonenumbers":                      true,
+		"github.com/dlclark/regexp2/v2":                        true,
 	}
 	fset := token.NewFileSet()
 	for _, name := range files {

@@ -17,7 +17,9 @@ import (
 type memStore struct {
 	mu       sync.Mutex
 	tenants  map[string]pbx.Tenant
-	users    map[string][]pbx.User // by tenant
+	users    map[string][]pbx.User   // by tenant
+	objects  map[string][]pbx.Object // by tenant
+	audit    []pbx.AuditEntry
 	applies  int
 	applyErr error
 }
@@ -25,10 +27,10 @@ type memStore struct {
 var _ Store = (*memStore)(nil)
 
 func newMemStore() *memStore {
-	return &memStore{tenants: map[string]pbx.Tenant{}, users: map[string][]pbx.User{}}
+	return &memStore{tenants: map[string]pbx.Tenant{}, users: map[string][]pbx.User{}, objects: map[string][]pbx.Object{}}
 }
 
-func (m *memStore) ApplyTenant(_ context.Context, t pbx.Tenant, users []pbx.User) error {
+func (m *memStore) SaveTenant(_ context.Context, t pbx.Tenant, users []pbx.User, objects []pbx.Object, audit []pbx.AuditEntry) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.applyErr != nil {
@@ -37,7 +39,32 @@ func (m *memStore) ApplyTenant(_ context.Context, t pbx.Tenant, users []pbx.User
 	m.applies++
 	m.tenants[t.Name] = t
 	m.users[t.Name] = slices.Clone(users)
+	m.objects[t.Name] = slices.Clone(objects)
+	m.audit = append(m.audit, audit...)
 	return nil
+}
+
+func (m *memStore) DeleteTenant(_ context.Context, name string, audit []pbx.AuditEntry) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.tenants, name)
+	delete(m.users, name)
+	delete(m.objects, name)
+	m.audit = append(m.audit, audit...)
+	return nil
+}
+
+func (m *memStore) Objects(_ context.Context, tenant string) ([]pbx.Object, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if tenant != "" {
+		return slices.Clone(m.objects[tenant]), nil
+	}
+	var out []pbx.Object
+	for _, o := range m.objects {
+		out = append(out, o...)
+	}
+	return out, nil
 }
 
 func (m *memStore) Tenants(context.Context) ([]pbx.Tenant, error) {
@@ -54,7 +81,14 @@ func (m *memStore) Tenants(context.Context) ([]pbx.Tenant, error) {
 func (m *memStore) Users(_ context.Context, tenant string) ([]pbx.User, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return slices.Clone(m.users[tenant]), nil
+	if tenant != "" {
+		return slices.Clone(m.users[tenant]), nil
+	}
+	var out []pbx.User
+	for _, u := range m.users {
+		out = append(out, u...)
+	}
+	return out, nil
 }
 
 func (m *memStore) user(tenant, addr string) (pbx.User, bool) {
@@ -96,7 +130,7 @@ func TestApplyCreateThenUnchangedThenChanged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (Result{Tenant: "contoso", Created: true, Changed: true, Users: 2}); res != want {
+	if want := (Result{Tenant: "contoso", Created: true, Changed: true, Users: 2}); !sameResult(res, want) {
 		t.Errorf("first apply = %+v, want %+v", res, want)
 	}
 	if changes.count() != 1 || st.applies != 1 {
@@ -107,7 +141,7 @@ func TestApplyCreateThenUnchangedThenChanged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (Result{Tenant: "contoso", Users: 2}); res != want {
+	if want := (Result{Tenant: "contoso", Users: 2}); !sameResult(res, want) {
 		t.Errorf("identical apply = %+v, want %+v", res, want)
 	}
 	if changes.count() != 1 || st.applies != 1 {
@@ -120,7 +154,7 @@ func TestApplyCreateThenUnchangedThenChanged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (Result{Tenant: "contoso", Changed: true, Users: 2}); res != want {
+	if want := (Result{Tenant: "contoso", Changed: true, Users: 2}); !sameResult(res, want) {
 		t.Errorf("changed apply = %+v, want %+v", res, want)
 	}
 	if changes.count() != 2 {
@@ -131,7 +165,7 @@ func TestApplyCreateThenUnchangedThenChanged(t *testing.T) {
 func TestApplyDetectsEachKindOfChange(t *testing.T) {
 	edits := map[string]func(d *Document){
 		"domain added":                  func(d *Document) { d.Domains = append(d.Domains, "contoso.org") },
-		"user removed":                  func(d *Document) { d.Users = d.Users[:1] },
+		"user removed (pruned)":         func(d *Document) { d.Users = d.Users[:1] },
 		"display name":                  func(d *Document) { d.Users[0].DisplayName = "Alice S." },
 		"lineUri":                       func(d *Document) { d.Users[0].LineURI = "+14255550109" },
 		"password":                      func(d *Document) { d.Users[0].Password = "another-secret" },
@@ -153,7 +187,7 @@ func TestApplyDetectsEachKindOfChange(t *testing.T) {
 			} else {
 				slices.Reverse(d.Domains)
 			}
-			res, err := s.Apply(ctx, d)
+			res, err := s.ApplyWith(ctx, d, Options{Prune: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -291,4 +325,10 @@ func TestApplyConcurrent(t *testing.T) {
 	if changes.count() != 1 {
 		t.Errorf("onChange calls = %d, want exactly 1 for 8 identical applies", changes.count())
 	}
+}
+
+// sameResult compares results without their changes.
+func sameResult(a, b Result) bool {
+	a.Changes, b.Changes = nil, nil
+	return reflect.DeepEqual(a, b)
 }

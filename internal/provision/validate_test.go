@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/switchboard-pbx/switchboard/internal/pbx"
 )
 
 // validDoc returns a fresh valid document; tests mutate their copy.
@@ -73,7 +75,7 @@ func TestValidateInvalid(t *testing.T) {
 			ValidationErrors{{"tenant", `"-contoso" is not a valid tenant name (expected 1 to 63 lowercase letters, digits or '-', starting with a letter or digit)`}}},
 		{"64 char tenant", func(d *Document) { d.Tenant = strings.Repeat("a", 64) },
 			ValidationErrors{{"tenant", `"` + strings.Repeat("a", 64) + `" is not a valid tenant name (expected 1 to 63 lowercase letters, digits or '-', starting with a letter or digit)`}}},
-		{"no domains", func(d *Document) { d.Domains = nil; d.Users = nil },
+		{"no domains", func(d *Document) { d.Domains = []string{}; d.Users = nil },
 			ValidationErrors{{"domains", "at least one domain is required"}}},
 		{"domain with space", func(d *Document) { d.Domains[0] = "contoso com" },
 			ValidationErrors{
@@ -170,7 +172,8 @@ func TestCanonical(t *testing.T) {
 		Domains: []string{"contoso.com"},
 		Users: []UserSpec{{
 			SIPAddress: "alice@contoso.com", DisplayName: "Alice", Password: " pass word ",
-			Extension: "1001", LineURI: "tel:+14255550100;ext=1",
+			Extension: "1001", LineURI: "tel:+14255550100;ext=1", Home: HomeOnline,
+			CallingSettings: &pbx.CallingSettings{UnansweredDelaySeconds: DefaultUnansweredDelaySeconds},
 		}},
 	}
 	got := Canonical(in)

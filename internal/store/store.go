@@ -6,6 +6,7 @@ package store
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
 )
@@ -24,6 +25,29 @@ type Store interface {
 	// given users (users of the tenant not listed are deleted), in one
 	// transaction. Users carry HA1 credentials only, never passwords.
 	ApplyTenant(ctx context.Context, t pbx.Tenant, users []pbx.User) error
+	// SaveTenant writes the whole state of one tenant in one transaction:
+	// domains, exactly the given users and exactly the given objects (users
+	// and objects not listed are deleted), plus the audit entries of the
+	// change. Nothing changes when it fails.
+	SaveTenant(ctx context.Context, t pbx.Tenant, users []pbx.User, objects []pbx.Object, audit []pbx.AuditEntry) error
+	// DeleteTenant deletes a tenant and everything it owns, recording audit;
+	// ErrNotFound when absent.
+	DeleteTenant(ctx context.Context, name string, audit []pbx.AuditEntry) error
+	// Objects lists the objects (every kind but users and domains) of a
+	// tenant ("" = all tenants), sorted by tenant, kind and name.
+	Objects(ctx context.Context, tenant string) ([]pbx.Object, error)
+	// Audit lists audit entries, newest first.
+	Audit(ctx context.Context, f pbx.AuditFilter) ([]pbx.AuditEntry, error)
+
+	// CreateToken stores an API token (its hash, never the secret).
+	CreateToken(ctx context.Context, t Token) error
+	// TokenByHash finds a token by the hex SHA-256 of its secret; ErrNotFound if none.
+	TokenByHash(ctx context.Context, hash string) (Token, error)
+	// Tokens lists the tokens of a tenant ("" = all), oldest first.
+	Tokens(ctx context.Context, tenant string) ([]Token, error)
+	// DeleteToken deletes a token; ErrNotFound if absent.
+	DeleteToken(ctx context.Context, id string) error
+
 	// Tenants lists every tenant, sorted by name.
 	Tenants(ctx context.Context) ([]pbx.Tenant, error)
 	// Users lists the users of a tenant ("" = all tenants), sorted by sipAddress,
@@ -48,4 +72,16 @@ type Store interface {
 	SetMeta(ctx context.Context, key, value string) error
 
 	Close() error
+}
+
+// Token is a stored API token. Only the hex SHA-256 of its secret is kept.
+// Tenant "" is an operator token (every tenant); otherwise the token sees
+// and changes that tenant only.
+type Token struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Tenant    string    `json:"tenant,omitempty"`
+	Hash      string    `json:"-"`
+	Created   time.Time `json:"created"`
+	CreatedBy string    `json:"createdBy,omitempty"`
 }

@@ -216,15 +216,20 @@ func (a applier) user(ctx context.Context, u pbx.User) error {
 			return fmt.Errorf("check line_uri: %w", err)
 		}
 	}
+	prof, err := encodeProfile(u)
+	if err != nil {
+		return fmt.Errorf("encode profile of %q: %w", u.SIPAddress, err)
+	}
 	if _, err := a.tx.ExecContext(ctx,
-		`INSERT INTO users (sip_address, tenant, display_name, extension, line_uri, created_at, updated_at)
-		 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
+		`INSERT INTO users (sip_address, tenant, display_name, extension, line_uri, profile, created_at, updated_at)
+		 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
 		 ON CONFLICT (sip_address) DO UPDATE SET
 		   display_name = excluded.display_name,
 		   extension = excluded.extension,
 		   line_uri = excluded.line_uri,
+		   profile = excluded.profile,
 		   updated_at = excluded.updated_at`,
-		u.SIPAddress, a.tenant, u.DisplayName, u.Extension, u.LineURI, a.now); err != nil {
+		u.SIPAddress, a.tenant, u.DisplayName, u.Extension, u.LineURI, prof, a.now); err != nil {
 		return fmt.Errorf("upsert user %q: %w", u.SIPAddress, err)
 	}
 	if _, err := a.tx.ExecContext(ctx,
@@ -277,7 +282,7 @@ func (db *DB) Tenants(ctx context.Context) ([]pbx.Tenant, error) {
 // each with its credentials sorted by realm, username and algorithm.
 func (db *DB) Users(ctx context.Context, tenant string) ([]pbx.User, error) {
 	rows, err := db.r.QueryContext(ctx,
-		`SELECT u.tenant, u.sip_address, u.display_name, u.extension, u.line_uri,
+		`SELECT u.tenant, u.sip_address, u.display_name, u.extension, u.line_uri, u.profile,
 		        c.realm, c.username, c.algorithm, c.ha1
 		 FROM users u
 		 LEFT JOIN credentials c ON c.sip_address = u.sip_address
@@ -290,12 +295,16 @@ func (db *DB) Users(ctx context.Context, tenant string) ([]pbx.User, error) {
 	out := []pbx.User{}
 	for rows.Next() {
 		var u pbx.User
+		var prof string
 		var realm, username, alg, ha1 sql.NullString
-		if err := rows.Scan(&u.Tenant, &u.SIPAddress, &u.DisplayName, &u.Extension, &u.LineURI,
+		if err := rows.Scan(&u.Tenant, &u.SIPAddress, &u.DisplayName, &u.Extension, &u.LineURI, &prof,
 			&realm, &username, &alg, &ha1); err != nil {
 			return nil, fmt.Errorf("list users: %w", err)
 		}
 		if len(out) == 0 || out[len(out)-1].SIPAddress != u.SIPAddress {
+			if err := decodeProfile(prof, &u); err != nil {
+				return nil, fmt.Errorf("list users: profile of %q: %w", u.SIPAddress, err)
+			}
 			out = append(out, u)
 		}
 		if realm.Valid {
@@ -337,4 +346,40 @@ func conflictErr(err error) error {
 		return fmt.Errorf("%w: %w", store.ErrConflict, err)
 	}
 	return err
+}
+
+// profile is the JSON form of a user's voice settings (users.profile).
+type profile struct {
+	NumberType             string              `json:"numberType,omitempty"`
+	EnterpriseVoiceEnabled bool                `json:"enterpriseVoiceEnabled,omitempty"`
+	VoiceRoutingPolicy     string              `json:"voiceRoutingPolicy,omitempty"`
+	DialPlan               string              `json:"dialPlan,omitempty"`
+	CallingPlan            string              `json:"callingPlan,omitempty"`
+	UsageLocation          string              `json:"usageLocation,omitempty"`
+	Home                   string              `json:"home,omitempty"`
+	EmergencyRoutingPolicy string              `json:"emergencyRoutingPolicy,omitempty"`
+	CallerIDPolicy         string              `json:"callerIdPolicy,omitempty"`
+	CallingSettings        pbx.CallingSettings `json:"callingSettings"`
+}
+
+func encodeProfile(u pbx.User) (string, error) {
+	b, err := json.Marshal(profile{
+		NumberType: u.NumberType, EnterpriseVoiceEnabled: u.EnterpriseVoiceEnabled,
+		VoiceRoutingPolicy: u.VoiceRoutingPolicy, DialPlan: u.DialPlan, CallingPlan: u.CallingPlan,
+		UsageLocation: u.UsageLocation, Home: u.Home, EmergencyRoutingPolicy: u.EmergencyRoutingPolicy,
+		CallerIDPolicy: u.CallerIDPolicy, CallingSettings: u.CallingSettings,
+	})
+	return string(b), err
+}
+
+func decodeProfile(s string, u *pbx.User) error {
+	var p profile
+	if err := json.Unmarshal([]byte(s), &p); err != nil {
+		return err
+	}
+	u.NumberType, u.EnterpriseVoiceEnabled = p.NumberType, p.EnterpriseVoiceEnabled
+	u.VoiceRoutingPolicy, u.DialPlan, u.CallingPlan = p.VoiceRoutingPolicy, p.DialPlan, p.CallingPlan
+	u.UsageLocation, u.Home, u.EmergencyRoutingPolicy = p.UsageLocation, p.Home, p.EmergencyRoutingPolicy
+	u.CallerIDPolicy, u.CallingSettings = p.CallerIDPolicy, p.CallingSettings
+	return nil
 }
