@@ -76,7 +76,7 @@ func (l *live) toCallctl(c *compiled, tr *tenantRouting, caller *pbx.User, d rou
 		}
 		return callctl.Route{Kind: callctl.KindUser, User: u}
 	case routing.TargetPSTN, routing.TargetEmergency:
-		r := callctl.Route{Kind: callctl.KindPSTN, Number: d.Normalized}
+		r := callctl.Route{Kind: callctl.KindPSTN, Number: d.Normalized, Via: d.Via}
 		if d.Target == routing.TargetEmergency {
 			r.Kind = callctl.KindEmergency
 		}

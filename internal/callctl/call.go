@@ -33,6 +33,8 @@ type call struct {
 	bestWhy  string
 	reinvite bool // a re-INVITE is being relayed
 	timer    *time.Timer
+	// maxDuration ends the call this long after answer (0 = no limit).
+	maxDuration time.Duration
 }
 
 // fork is one outbound leg of a call.
@@ -347,7 +349,22 @@ func (f *fork) Answered(sdp []byte) {
 			return
 		}
 		c.log.Info("call answered", "callee", c.cdr.Callee, "contact", f.target.Contact)
+		if c.maxDuration > 0 {
+			// Prepaid credit (Calling Plan) only covers this long.
+			c.timer = time.AfterFunc(c.maxDuration, func() { c.post(c.limitReached) })
+		}
 	})
+}
+
+// limitReached ends an answered call whose allowed duration ran out.
+func (c *call) limitReached() {
+	if c.ended || !c.answered {
+		return
+	}
+	c.log.Info("call duration limit reached", "limit", c.maxDuration)
+	c.byeAsync(c.in.Bye)
+	c.byeAsync(c.winner.out.Bye)
+	c.end(pbx.ResultAnswered, 200, pbx.PartySystem)
 }
 
 func (f *fork) Failed(code int, reason string) {

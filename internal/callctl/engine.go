@@ -137,6 +137,7 @@ func (e *Engine) Invite(ctx context.Context, req InviteRequest, in Inbound) Inbo
 	} else {
 		cdr.Callee = route.Number
 		cdr.Emergency = route.Kind == KindEmergency
+		cdr.Via = route.Via
 	}
 	ms, err := e.newMedia(req.CallID, route)
 	if err != nil {
@@ -149,7 +150,8 @@ func (e *Engine) Invite(ctx context.Context, req InviteRequest, in Inbound) Inbo
 		return fail(488, "Not Acceptable Here", pbx.ResultRejected)
 	}
 	c := &call{e: e, ctx: ctx, log: log, in: in, media: ms, cdr: cdr, req: req, callee: callee, from: from,
-		ev: make(chan func(), 32), done: make(chan struct{}), forks: map[*fork]struct{}{}}
+		maxDuration: route.MaxDuration,
+		ev:          make(chan func(), 32), done: make(chan struct{}), forks: map[*fork]struct{}{}}
 	e.calls.Store(req.CallID, c)
 	e.active.Add(1)
 	e.wg.Add(1)

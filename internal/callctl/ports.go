@@ -139,6 +139,12 @@ type Route struct {
 	Gateways []TrunkTarget // KindPSTN / KindEmergency, in the order to try
 	Code     int           // KindRejected: the SIP status
 	Reason   string        // KindRejected: why, as the reason phrase
+	// Via is how a PSTN call leaves: "directRouting", "callingPlan"...
+	// (copied into the CDR).
+	Via string
+	// MaxDuration ends the call this long after answer (prepaid credit);
+	// 0 means no limit.
+	MaxDuration time.Duration
 }
 
 // RouteKind says where a call goes.

@@ -146,3 +146,21 @@ func TestRejectedRoute(t *testing.T) {
 		t.Fatalf("log %v", in.log)
 	}
 }
+
+func TestMaxDurationHangsUp(t *testing.T) {
+	alice := pbx.User{Tenant: "contoso", SIPAddress: "alice@contoso.com", LineURI: "+14255550101"}
+	dir := directory.Build([]pbx.Tenant{{Name: "contoso", Domains: []string{"contoso.com"}}}, []pbx.User{alice})
+	rec, in, d := &fakeRec{}, &fakeIn{}, &fakeDialer{}
+	e := NewEngine(Config{}, Deps{Directory: func() *directory.Directory { return dir }, Locator: fakeLoc{},
+		Dialer: d, Media: fakeMedia{}, Recorder: rec,
+		Router: fakeRouter{Route{Kind: KindPSTN, Number: "+442071234567", Via: "callingPlan",
+			MaxDuration: 30 * time.Millisecond, Gateways: []TrunkTarget{{Key: "carrier-a"}}}}})
+	e.Invite(context.Background(), InviteRequest{CallID: "x", Caller: &alice, Target: "+442071234567"}, in)
+	waitFor(t, "dial", func() bool { return d.out(0) != nil })
+	d.out(0).ev.Answered(nil)
+	waitFor(t, "cdr", func() bool { _, ok := rec.last(); return ok })
+	c, _ := rec.last()
+	if c.HangupBy != pbx.PartySystem || c.Via != "callingPlan" || !in.has("bye") || !d.out(0).has("bye") {
+		t.Fatalf("cdr %+v in %v", c, in.log)
+	}
+}

@@ -196,6 +196,9 @@ type CDR struct {
 	HangupBy Party      `json:"hangupBy,omitempty"`
 	// Emergency marks an emergency call (never blocked, always flagged).
 	Emergency bool `json:"emergency,omitempty"`
+	// Via says how a PSTN call left: directRouting | callingPlan ("" for
+	// calls between users).
+	Via string `json:"via,omitempty"`
 }
 
 // CDRFilter selects CDRs.
