@@ -3,24 +3,10 @@
 // It is pure: no sockets, no storage.
 package auth
 
-import (
-	"crypto/md5"
-	"crypto/sha256"
-	"encoding/hex"
-	"hash"
-
-	"github.com/switchboard-pbx/switchboard/internal/pbx"
-)
+import "github.com/switchboard-pbx/switchboard/internal/pbx"
 
 // HA1 returns hex(H(username:realm:password)) for the algorithm
-// (pbx.AlgMD5 or pbx.AlgSHA256).
+// (pbx.AlgMD5 or pbx.AlgSHA256). See pbx.HA1.
 func HA1(algorithm, username, realm, password string) string {
-	var h hash.Hash
-	if algorithm == pbx.AlgSHA256 {
-		h = sha256.New()
-	} else {
-		h = md5.New()
-	}
-	h.Write([]byte(username + ":" + realm + ":" + password))
-	return hex.EncodeToString(h.Sum(nil))
+	return pbx.HA1(algorithm, username, realm, password)
 }

@@ -4,7 +4,11 @@
 package pbx
 
 import (
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"hash"
 	"strings"
 	"time"
 )
@@ -20,6 +24,19 @@ const (
 	AlgMD5    = "MD5"
 	AlgSHA256 = "SHA-256"
 )
+
+// HA1 returns hex(H(username:realm:password)) for the digest algorithm
+// (AlgMD5 or AlgSHA256): the only form in which passwords are kept.
+func HA1(algorithm, username, realm, password string) string {
+	var h hash.Hash
+	if algorithm == AlgSHA256 {
+		h = sha256.New()
+	} else {
+		h = md5.New()
+	}
+	h.Write([]byte(username + ":" + realm + ":" + password))
+	return hex.EncodeToString(h.Sum(nil))
+}
 
 // Credential is one stored digest HA1 hash. A user has one per
 // (realm, username form, algorithm); the plaintext password is never stored.

@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/switchboard-pbx/switchboard/internal/auth"
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
 )
 
@@ -349,7 +348,7 @@ func Credentials(sipAddress, password string) []pbx.Credential {
 				Realm:     realm,
 				Username:  name,
 				Algorithm: alg,
-				HA1:       auth.HA1(alg, name, realm, password),
+				HA1:       pbx.HA1(alg, name, realm, password),
 			})
 		}
 	}
