@@ -85,7 +85,7 @@ printed once, by "tokens create".`,
   switchboard tokens list
   switchboard tokens delete 3f2a9c01b7e4`,
 	}
-	var tenant, name string
+	var tenant, name, edge string
 	create := &cobra.Command{
 		Use:     "create --tenant TENANT [--name NAME]",
 		Short:   "Create a tenant-admin token and print it (once)",
@@ -93,7 +93,11 @@ printed once, by "tokens create".`,
 		Example: `  SWITCHBOARD_TOKEN=$(switchboard tokens create --tenant contoso) switchboard get users`,
 		Args:    cobra.NoArgs,
 		RunE: runE(func(cmd *cobra.Command, _ []string) error {
-			t, err := client(cmd, d).CreateToken(cmd.Context(), tenant, name)
+			create := client(cmd, d).CreateToken
+			if edge != "" { // the token of an edge node (hybrid.go)
+				create = edgeTokenCreator(client(cmd, d), edge)
+			}
+			t, err := create(cmd.Context(), tenant, name)
 			if err != nil {
 				return err
 			}
@@ -104,6 +108,7 @@ printed once, by "tokens create".`,
 	}
 	create.Flags().StringVar(&tenant, "tenant", "", "`TENANT` the token administers")
 	create.Flags().StringVar(&name, "name", "", "`NAME` of the token, for the audit log (default TENANT-admin)")
+	create.Flags().StringVar(&edge, "edge", "", "make the token of edge `EDGE` of the tenant: it only syncs that edge's configuration and uploads its CDRs")
 	_ = create.MarkFlagRequired("tenant")
 	addClientFlags(create)
 

@@ -34,6 +34,7 @@ func completeKinds(_ *cobra.Command, args []string, _ string) ([]string, cobra.S
 
 func newGetCmd(d deps) *cobra.Command {
 	var tenant string
+	var status bool
 	out := docFormat("table")
 	cmd := &cobra.Command{
 		Use:   "get KIND [NAME]",
@@ -48,6 +49,13 @@ locations also work, in any case).
 apply -f -" changes nothing. Users are shown without passwords (an apply
 without a password keeps the user's credentials).
 
+The pstnGateways table adds each gateway's live state: STATUS (Active;
+Demoted: no OPTIONS within the health window or failing calls, tried last;
+Disabled: enabled is false), LAST OPTIONS and SESSIONS (concurrent calls, of
+maxConcurrentSessions; "(alert)" at 90 %). The state is not part of the
+document, so -o json and -o yaml leave it out; --status prints only the state
+(table, json or yaml), e.g. for scripts.
+
 --tenant may be left out when the token sees a single tenant.`,
 		Example: `  # every voice route of contoso, as a table
   switchboard get voiceRoutes --tenant contoso
@@ -56,7 +64,11 @@ without a password keeps the user's credentials).
   switchboard get gateway sbc1.contoso.com --tenant contoso -o json
 
   # the whole tenant as a re-appliable document
-  switchboard get tenant contoso -o yaml > contoso.yaml`,
+  switchboard get tenant contoso -o yaml > contoso.yaml
+
+  # the gateways with their health, and the health alone as JSON
+  switchboard get pstnGateways --tenant contoso
+  switchboard get pstnGateways --tenant contoso --status -o json`,
 		Args:              cobra.RangeArgs(1, 2),
 		ValidArgsFunction: completeKinds,
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
@@ -67,6 +79,11 @@ without a password keeps the user's credentials).
 			}
 			kind := strings.ToLower(args[0])
 			w := cmd.OutOrStdout()
+			gk, ok := provision.KindByName(kind)
+			isGateways := ok && gk.Name == "pstnGateways"
+			if status && !isGateways {
+				return &exitError{code: exitUsage, err: fmt.Errorf("--status applies to pstnGateways only, not %q", args[0])}
+			}
 			if kind == "tenant" || kind == "tenants" {
 				return getTenants(cmd, c, name, string(out), w)
 			}
@@ -85,6 +102,9 @@ without a password keeps the user's credentials).
 			if !ok {
 				return &exitError{code: exitUsage, err: fmt.Errorf("unknown kind %q (expected one of %s)", args[0], strings.Join(kindNames(), ", "))}
 			}
+			if status {
+				return printGatewayStatus(cmd, c, t, name, string(out), d.clock())
+			}
 			var raws []json.RawMessage
 			if name != "" {
 				raw, err := c.Get(cmd.Context(), t, k.Name, name)
@@ -101,6 +121,9 @@ without a password keeps the user's credentials).
 					return fmt.Errorf("decode %s: %w", k.Singular, err)
 				}
 			}
+			if k.Name == "edges" && out != "yaml" { // with each edge's live status (hybrid.go)
+				return printEdges(cmd, c, t, name, string(out), items, d.clock())
+			}
 			switch out {
 			case "yaml":
 				return printDocs(w, "yaml", []provision.Document{k.Document(t, items...)}, nil)
@@ -110,10 +133,14 @@ without a password keeps the user's credentials).
 				}
 				return printJSON(w, items)
 			}
+			if isGateways {
+				return printGatewayTable(cmd, c, t, items, d.clock())
+			}
 			return printTable(w, k, items)
 		}),
 	}
 	cmd.Flags().StringVar(&tenant, "tenant", "", "`TENANT` to show (default: the only one the token sees)")
+	cmd.Flags().BoolVar(&status, "status", false, "pstnGateways: print only their live state (not part of the document)")
 	cmd.Flags().VarP(&out, "output", "o", "output `FORMAT`: table, json or yaml")
 	addClientFlags(cmd)
 	return cmd

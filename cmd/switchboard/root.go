@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -37,6 +38,15 @@ type deps struct {
 	buildInfo func() (*debug.BuildInfo, bool)                                      // runtime/debug.ReadBuildInfo
 	getenv    func(string) string                                                  // os.Getenv
 	runNode   func(ctx context.Context, cfg config.Config, log *slog.Logger) error // app.Run
+	now       func() time.Time                                                     // time.Now; nil too
+}
+
+// clock returns d.now, or time.Now when unset.
+func (d deps) clock() time.Time {
+	if d.now == nil {
+		return time.Now()
+	}
+	return d.now()
 }
 
 func defaultDeps(version string) deps {
@@ -45,6 +55,7 @@ func defaultDeps(version string) deps {
 		buildInfo: debug.ReadBuildInfo,
 		getenv:    os.Getenv,
 		runNode:   app.Run,
+		now:       time.Now,
 	}
 }
 
@@ -96,6 +107,9 @@ SWITCHBOARD_TOKEN).`,
 		newDeleteCmd(d),
 		newTokensCmd(d),
 		newAuditCmd(d),
+		newRouteCmd(d),
+		newStatusCmd(d), // hybrid.go
+		newUsersCmd(d),  // hybrid.go
 	)
 	return root
 }

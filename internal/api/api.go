@@ -16,7 +16,9 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
+	"github.com/switchboard-pbx/switchboard/internal/planner"
 	"github.com/switchboard-pbx/switchboard/internal/provision"
+	"github.com/switchboard-pbx/switchboard/internal/routing"
 	"github.com/switchboard-pbx/switchboard/internal/store"
 )
 
@@ -39,9 +41,22 @@ type Options struct {
 	Registrations func() []pbx.Binding // current bindings of all tenants
 	Tenants       func(ctx context.Context) ([]pbx.Tenant, error)
 	Users         func(ctx context.Context, tenant string) ([]pbx.User, error)
-	Metrics       http.Handler // served at /metrics without auth; nil: not served
-	Ready         func() bool  // /readyz answers 200 when true, else 503; nil: always ready
-	Log           *slog.Logger // nil: discard
+	// RouteTest explains where a call from user (SIP address, user part or
+	// extension) dialling dial would go (POST .../routeTest); an error
+	// wrapping provision.ErrNotFound answers 404.
+	RouteTest func(ctx context.Context, tenant, user, dial string) (routing.Decision, error)
+	// GatewayStatus reports the live state of the tenant's gateways.
+	GatewayStatus func(ctx context.Context, tenant string) ([]GatewayStatus, error)
+	// Planner is the operator's side of POST /api/v1/plan; nil: the
+	// default Calling Plan countries.
+	Planner *planner.Operator
+	// CallingPlan serves numbers, usage and credits (callingplan.go); nil: 501.
+	CallingPlan CallingPlan
+	// Hybrid serves the cloud–edge routes (hybrid.go); nil: 501, status standalone.
+	Hybrid  Hybrid
+	Metrics http.Handler // served at /metrics without auth; nil: not served
+	Ready   func() bool  // /readyz answers 200 when true, else 503; nil: always ready
+	Log     *slog.Logger // nil: discard
 }
 
 type server struct {
@@ -59,6 +74,9 @@ type server struct {
 //	GET|PUT /api/v1/tenants/{tenant}/settings
 //	GET  /api/v1/tenants/{tenant}/{kind}              ?limit=&cursor=
 //	GET|PUT|DELETE /api/v1/tenants/{tenant}/{kind}/{name}
+//	POST /api/v1/tenants/{tenant}/routeTest           explain a call without placing it
+//	GET  /api/v1/tenants/{tenant}/pstnGatewayStatus   live gateway state (and .../pstnGateways/{name}/status)
+//	POST /api/v1/plan                                 the decision guide
 //	GET  /api/v1/audit, /cdrs, /registrations         ?tenant=
 //	GET|POST /api/v1/tokens, DELETE /api/v1/tokens/{id}   operator only
 func New(o Options) http.Handler {
@@ -89,6 +107,9 @@ func (s *server) router() chi.Router {
 				continue
 			}
 			h := http.Handler(http.HandlerFunc(rt.handler))
+			if !rt.edge {
+				h = s.noEdgeTokens(h) // edge tokens sync and upload only (hybrid.go)
+			}
 			if rt.operatorOnly {
 				h = s.operatorOnly(h)
 			}

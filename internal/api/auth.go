@@ -28,6 +28,7 @@ const tokenPrefix = "sbt_"
 // principal is who a request authenticated as. Tenant "" is the operator.
 type principal struct {
 	ID, Name, Tenant string
+	Edge             string // an edge token's edge (hybrid.go); "" otherwise
 }
 
 func (p principal) operator() bool { return p.Tenant == "" }
@@ -75,6 +76,10 @@ func (s *server) authenticate(next http.Handler) http.Handler {
 				return
 			}
 			p = principal{ID: t.ID, Name: t.Name, Tenant: t.Tenant}
+			if p.Edge, err = s.tokenEdge(r.Context(), t.ID); err != nil {
+				s.fail(w, r, err)
+				return
+			}
 		default:
 			s.fail(w, r, errUnauthorized)
 			return

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -57,7 +58,8 @@ func (s *server) openAPIDoc() map[string]any {
 	return map[string]any{
 		"openapi": "3.0.3",
 		"info": map[string]any{"title": "Switchboard admin API", "version": "v1",
-			"description": "Tenants and every object of their documents, tokens, audit log, CDRs and registrations. " +
+			"description": "Tenants and every object of their documents, route test, gateway status, the decision guide, " +
+				"tokens, audit log, CDRs and registrations. " +
 				"Errors are RFC 7807 problem documents; field problems name the field as a document path."},
 		"paths": paths,
 		"components": map[string]any{"securitySchemes": map[string]any{
@@ -83,6 +85,9 @@ func responses(rt route) map[string]any {
 	problem := func(d string) map[string]any {
 		return map[string]any{"description": d, "content": map[string]any{"application/problem+json": map[string]any{
 			"schema": schema(reflect.TypeFor[problem](), 0)}}}
+	}
+	if rt.ok != 0 {
+		code = strconv.Itoa(rt.ok)
 	}
 	out := map[string]any{code: ok}
 	if !rt.public {

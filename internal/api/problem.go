@@ -53,8 +53,13 @@ func toProblem(err error) problem {
 		bad   *badRequest
 		large *http.MaxBytesError
 		used  *inUse
+		inv   *invalidRequest
 	)
 	switch {
+	case errors.As(err, &inv):
+		p.Status = http.StatusUnprocessableEntity
+		p.Errors = inv.errs
+		p.Detail = inv.detail()
 	case errors.As(err, &used):
 		p.Status = http.StatusConflict
 		p.Errors = used.errs

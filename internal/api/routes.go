@@ -5,7 +5,9 @@ import (
 	"reflect"
 
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
+	"github.com/switchboard-pbx/switchboard/internal/planner"
 	"github.com/switchboard-pbx/switchboard/internal/provision"
+	"github.com/switchboard-pbx/switchboard/internal/routing"
 	"github.com/switchboard-pbx/switchboard/internal/store"
 )
 
@@ -21,6 +23,8 @@ type route struct {
 	query        []string     // query parameters
 	body         reflect.Type // request body, nil for none
 	response     reflect.Type // 2xx body, nil for none
+	ok           int          // success status when not the method's usual one (POST: 201)
+	edge         bool         // edge tokens allowed (hybrid.go); they get 403 elsewhere
 }
 
 func typeOf[T any]() reflect.Type { return reflect.TypeFor[T]() }
@@ -45,6 +49,12 @@ func (s *server) routes() []route {
 		{method: http.MethodPut, path: t + "/settings", summary: "Replace the tenant settings",
 			handler: s.putSettings, tenantScoped: true, query: []string{"dryRun"},
 			body: typeOf[provision.Settings](), response: typeOf[provision.Result]()},
+		{method: http.MethodPost, path: t + "/routeTest", summary: "Route test: explain where a call from a user dialling a string would go (normalisation steps, rule, usage, routes with gateway health, or why it is rejected), without placing it",
+			handler: s.routeTest, tenantScoped: true, body: typeOf[RouteTestRequest](), response: typeOf[routing.Decision](), ok: http.StatusOK},
+		{method: http.MethodGet, path: t + "/pstnGatewayStatus", summary: "Live state of every PSTN gateway: Active/Demoted/Disabled, last OPTIONS, concurrent sessions, session alert (read-only, not part of the document)",
+			handler: s.gatewayStatuses, tenantScoped: true, response: typeOf[list[GatewayStatus]]()},
+		{method: http.MethodGet, path: t + "/pstnGateways/{name}/status", summary: "Live state of one PSTN gateway (read-only, not part of the document)",
+			handler: s.gatewayStatus, tenantScoped: true, response: typeOf[GatewayStatus]()},
 	}
 	for _, k := range provision.Kinds() {
 		item := reflect.TypeOf(k.New()).Elem()
@@ -64,6 +74,8 @@ func (s *server) routes() []route {
 		)
 	}
 	rs = append(rs,
+		route{method: http.MethodPost, path: "/plan", summary: "Decision guide: recommend a topology for the answers (422 with every invalid answer by field); operator or tenant token",
+			handler: s.plan, body: typeOf[planner.Answers](), response: typeOf[planner.Recommendation](), ok: http.StatusOK},
 		route{method: http.MethodGet, path: "/audit", summary: "The audit log, newest first",
 			handler: s.listAudit, query: []string{"tenant", "limit", "cursor"}, response: typeOf[page[pbx.AuditEntry]]()},
 		route{method: http.MethodGet, path: "/cdrs", summary: "Call detail records, newest first",
@@ -77,5 +89,7 @@ func (s *server) routes() []route {
 		route{method: http.MethodDelete, path: "/tokens/{id}", summary: "Revoke a token (operator only)",
 			handler: s.deleteToken, operatorOnly: true},
 	)
+	rs = append(rs, s.hybridRoutes()...) // cloud–edge (hybrid.go)
+	rs = append(rs, s.callingPlanRoutes()...) // callingplan.go
 	return rs
 }

@@ -57,6 +57,7 @@ func (c cdrSink) Record(cdr pbx.CDR) {
 	c.n.metrics.CallsTotal.WithLabelValues(string(cdr.Result)).Inc()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	c.n.hybrid.recordCDR(ctx, cdr) // an edge queues it for the cloud
 	if _, err := c.n.st.InsertCDR(ctx, cdr); err != nil {
 		c.n.log.Error("store cdr", "call_id", cdr.CallID, "err", err)
 	}
@@ -79,6 +80,8 @@ func (n *node) startHTTP() error {
 		return err
 	}
 	prov := provision.NewService(n.st, n.reload)
+	watch := newGatewayWatch(n.live, n.log) // gateway metrics, status and session alerts
+	n.metrics.Registry.MustRegister(watch)
 	h := api.New(api.Options{
 		Token:     n.token,
 		Provision: prov,
@@ -88,11 +91,14 @@ func (n *node) startHTTP() error {
 		Registrations: func() []pbx.Binding {
 			return n.reg.All()
 		},
-		Tenants: n.st.Tenants,
-		Users:   n.st.Users,
-		Metrics: n.metrics.Handler(),
-		Ready:   func() bool { return true },
-		Log:     n.log,
+		Tenants:       n.st.Tenants,
+		Users:         n.st.Users,
+		RouteTest:     n.live.routeTest,
+		GatewayStatus: watch.status,
+		Hybrid:        n.hybrid,
+		Metrics:       n.metrics.Handler(),
+		Ready:         func() bool { return true },
+		Log:           n.log,
 	})
 	n.httpLn = ln
 	n.http = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}

@@ -59,6 +59,7 @@ type node struct {
 	metrics *obs.Metrics
 	token   string
 	live    *live
+	hybrid  *hybridNode // cloud–edge deployment (edge_*.go)
 }
 
 func build(ctx context.Context, cfg config.Config, log *slog.Logger) (n *node, err error) {
@@ -73,6 +74,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (n *node, e
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	n.st = db
+	n.hybrid = newHybridNode(n, time.Now)
 	defer func() {
 		if err != nil {
 			n.closeAll()
@@ -93,6 +95,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (n *node, e
 		return nil, fmt.Errorf("load registrations: %w", err)
 	}
 	n.metrics = obs.NewMetrics(func() float64 { return float64(n.reg.Count()) })
+	n.hybrid.m.register(n.metrics.Registry)
 
 	sipHost, _, _ := net.SplitHostPort(cfg.SIP)
 	advertise := cfg.MediaIP
@@ -122,6 +125,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (n *node, e
 		Registrar: n.reg,
 		Peers:     func() signaling.Peers { return peers{c: n.live.load()} },
 		Health:    n.live.health,
+		Hybrid:    n.hybrid,
 		Nonces:    auth.NewNonces(secret, 5*time.Minute, time.Now),
 		Hooks: signaling.Hooks{Register: func(o string) {
 			n.metrics.RegisterTotal.WithLabelValues(o).Inc()
@@ -134,7 +138,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (n *node, e
 	n.engine = callctl.NewEngine(callctl.Config{}, callctl.Deps{
 		Directory: n.dir.Load, Locator: n.reg, Dialer: n.sip,
 		Media: relayAdapter{relay: n.relay, m: n.metrics}, Recorder: cdrSink{n: n}, Log: log,
-		Router: n.live, Trunks: trunkHealth{l: n.live},
+		Router: n.live, Trunks: trunkHealth{l: n.live}, Placer: n.hybrid,
 	})
 	n.registerGauges()
 	if err := n.sip.Start(n.engine); err != nil {
@@ -157,6 +161,11 @@ func (n *node) run(ctx context.Context) error {
 		defer close(probesDone)
 		n.live.health.Run(probeCtx, n.live.gateways, n.sip)
 	}()
+	edgeDone := make(chan struct{})
+	go func() {
+		defer close(edgeDone)
+		n.hybrid.runEdge(probeCtx) // an edge's sync, trunk probe and CDR upload
+	}()
 	n.log.Info("switchboard ready", "sip", n.cfg.SIP, "http", n.httpLn.Addr().String(), "data", n.cfg.Data)
 	var runErr error
 loop:
@@ -175,6 +184,7 @@ loop:
 	}
 	stopProbes()
 	<-probesDone
+	<-edgeDone
 	n.log.Info("shutting down: no new calls", "active_calls", n.engine.Active())
 	n.sip.Drain()
 	grace, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
@@ -219,6 +229,7 @@ func (n *node) reload(ctx context.Context) error {
 	n.live.p.Store(c)
 	n.dir.Store(dir)
 	n.live.health.Forget(func(key string) bool { _, ok := c.byKey[key]; return ok })
+	n.hybrid.afterReload(ctx) // registrations of users moved elsewhere
 	return nil
 }
 

@@ -26,6 +26,7 @@ type compiled struct {
 	byKey   map[string]*gateway   // tenant/fqdn → gateway
 	bySrc   map[string][]*gateway // source IP → lab gateways (udp/tcp)
 	atAddr  map[string][]string   // host → FQDNs configured there
+	hy      *hybridView           // cloud–edge: nodes and trunk peers (edge_view.go)
 }
 
 type tenantRouting struct {
@@ -40,6 +41,7 @@ type gateway struct {
 	key                                        string
 	spec                                       provision.Gateway
 	addr                                       string // host:port to send to
+	via                                        string // hybrid: the node it is reached through ("" here)
 	inCalled, inCalling, outCalled, outCalling []*routing.Translation
 }
 
@@ -48,22 +50,32 @@ type gateway struct {
 // manual database edit) keeps routing nothing and is logged.
 func (n *node) compile(ctx context.Context, dir *directory.Directory, tenants []pbx.Tenant) (*compiled, error) {
 	c := &compiled{dir: dir, tenants: map[string]*tenantRouting{}, byKey: map[string]*gateway{},
-		bySrc: map[string][]*gateway{}, atAddr: map[string][]string{}}
+		bySrc: map[string][]*gateway{}, atAddr: map[string][]string{}, hy: n.hybrid.newView()}
 	for _, t := range tenants {
 		objs, err := n.st.Objects(ctx, t.Name)
 		if err != nil {
 			return nil, err
 		}
+		n.hybrid.addTenant(c.hy, t.Name, objs)
 		tr, err := compileTenant(t, objs, dir)
 		if err != nil {
 			n.log.Error("tenant routing does not compile; its PSTN calls are refused", "tenant", t.Name, "err", err)
 			continue
 		}
 		c.tenants[t.Name] = tr
+		n.hybrid.reroute(c.hy, tr) // gateways at another node of the deployment
 		for _, g := range tr.gateways {
 			c.byKey[g.key] = g
+			if g.via != "" {
+				continue // reached through that node, never identified by address
+			}
 			host, _, _ := net.SplitHostPort(g.addr)
 			c.atAddr[host] = append(c.atAddr[host], g.spec.FQDN)
+			if g.spec.Transport == "tls" && net.ParseIP(host) != nil {
+				// A TLS peer dialled by IP gets no SNI, so its address is
+				// unknown when its certificate is checked (signaling.Peers).
+				c.atAddr[""] = append(c.atAddr[""], g.spec.FQDN)
+			}
 			if g.spec.Transport == "tls" {
 				continue
 			}

@@ -25,6 +25,10 @@ func causeStatus(c routing.Cause) int {
 	switch c {
 	case routing.CauseNotFound, routing.CauseInvalidNumber:
 		return 404
+	case routing.CauseEnterpriseVoiceDisabled:
+		// A user without enterprise voice reaches users only: any other
+		// number is not found for them (as before Direct Routing existed).
+		return 404
 	default:
 		return 403
 	}
@@ -37,8 +41,25 @@ func (l *live) Route(caller *pbx.User, dialed string) callctl.Route {
 	if !ok {
 		return callctl.Route{Kind: callctl.KindRejected, Code: 404, Reason: "Not Found"}
 	}
-	d := tr.table.Route(routingCaller(caller), dialed, l.statusFunc(tr))
+	d := tr.table.Route(routingCaller(caller), dialedString(dialed), l.statusFunc(tr))
 	return l.toCallctl(c, tr, caller, d)
+}
+
+// dialedString is what the caller dialled. Signaling hands call control the
+// Request-URI as user@host (sip:4255551234@contoso.com); routing reads
+// anything with an "@" as a SIP address, so a number dialled at a domain or
+// address is routed as the number (emergency, dial plan, voice routes) and
+// only a name stays a SIP address.
+func dialedString(target string) string {
+	user, _, ok := strings.Cut(target, "@")
+	if !ok || user == "" {
+		return target
+	}
+	user, _, _ = strings.Cut(user, ";") // ;phone-context=... and the like
+	if user != "" && strings.Trim(user, "0123456789+*#-.() ") == "" {
+		return user
+	}
+	return target
 }
 
 // Explain is route test: the decision with its steps, without a call.

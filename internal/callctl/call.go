@@ -35,6 +35,7 @@ type call struct {
 	timer    *time.Timer
 	// maxDuration ends the call this long after answer (0 = no limit).
 	maxDuration time.Duration
+	grant       func() time.Duration // Route.Grant (meter.go)
 }
 
 // fork is one outbound leg of a call.
@@ -352,6 +353,8 @@ func (f *fork) Answered(sdp []byte) {
 		if c.maxDuration > 0 {
 			// Prepaid credit (Calling Plan) only covers this long.
 			c.timer = time.AfterFunc(c.maxDuration, func() { c.post(c.limitReached) })
+		} else if c.grant != nil {
+			c.renew() // meter.go
 		}
 	})
 }

@@ -28,6 +28,7 @@ type Engine struct {
 	rec     Recorder
 	router  Router
 	trunks  TrunkHealth
+	placer  Placer // hybrid: callees homed on other nodes (edge.go)
 	log     *slog.Logger
 	now     func() time.Time
 	calls   sync.Map // caller Call-ID → *call
@@ -45,6 +46,7 @@ type Deps struct {
 	Recorder  Recorder
 	Router    Router      // optional: dial plans and voice routing
 	Trunks    TrunkHealth // optional: gateway health and sessions
+	Placer    Placer      // optional: hybrid cloud–edge placement (edge.go)
 	Log       *slog.Logger
 	Now       func() time.Time
 }
@@ -61,7 +63,7 @@ func NewEngine(cfg Config, d Deps) *Engine {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
 	return &Engine{cfg: cfg, dir: d.Directory, locate: d.Locator, dialer: d.Dialer,
-		media: d.Media, rec: d.Recorder, router: d.Router, trunks: d.Trunks, log: d.Log, now: d.Now}
+		media: d.Media, rec: d.Recorder, router: d.Router, trunks: d.Trunks, placer: d.Placer, log: d.Log, now: d.Now}
 }
 
 // InviteRequest is a new call: from an authenticated user (Caller), or from
@@ -106,14 +108,18 @@ func (e *Engine) Invite(ctx context.Context, req InviteRequest, in Inbound) Inbo
 		return fail(503, "Service Unavailable", pbx.ResultFailed)
 	}
 	callee, ok := e.dir().Resolve(req.Tenant, req.Target)
-	var route Route
+	route, placed := e.place(req, callee) // hybrid (edge.go)
 	switch {
+	case placed:
 	case ok:
 	case e.router != nil && req.Caller != nil:
-		route = e.router.Route(req.Caller, req.Target)
+		route = e.routeCall(req) // meter.go
 		switch route.Kind {
 		case KindUser:
 			callee = route.User
+			if r, ok := e.place(req, callee); ok {
+				route, placed = r, true
+			}
 		case KindPSTN, KindEmergency:
 			if len(route.Gateways) == 0 {
 				return fail(403, "No Route", pbx.ResultRejected)
@@ -127,6 +133,16 @@ func (e *Engine) Invite(ctx context.Context, req InviteRequest, in Inbound) Inbo
 		}
 	default:
 		return fail(404, "Not Found", pbx.ResultNotFound)
+	}
+	if placed { // over the cloud–edge trunk, or refused there
+		if route.Kind == KindRejected || len(route.Gateways) == 0 {
+			code, why := route.Code, route.Reason
+			if code == 0 {
+				code, why = 480, "Temporarily Unavailable"
+			}
+			return fail(code, why, resultOf(code))
+		}
+		callee = nil
 	}
 	var devices []pbx.Binding
 	if callee != nil {
@@ -152,6 +168,7 @@ func (e *Engine) Invite(ctx context.Context, req InviteRequest, in Inbound) Inbo
 	c := &call{e: e, ctx: ctx, log: log, in: in, media: ms, cdr: cdr, req: req, callee: callee, from: from,
 		maxDuration: route.MaxDuration,
 		ev:          make(chan func(), 32), done: make(chan struct{}), forks: map[*fork]struct{}{}}
+	c.grant = route.Grant // meter.go
 	e.calls.Store(req.CallID, c)
 	e.active.Add(1)
 	e.wg.Add(1)

@@ -97,6 +97,9 @@ type TrunkTarget struct {
 	ForwardPAI    bool
 	MaxSessions   int
 	Enforce       bool
+	// Peer marks the cloud–edge trunk (hybrid): the Request-URI is the
+	// callee's address Called@FQDN, not a number (no user=phone).
+	Peer bool
 }
 
 // Dialer originates outbound legs.
@@ -145,6 +148,10 @@ type Route struct {
 	// MaxDuration ends the call this long after answer (prepaid credit);
 	// 0 means no limit.
 	MaxDuration time.Duration
+	// Grant, when set, meters the call (Calling Plan, meter.go): it is
+	// called at answer and each time the time it granted runs out; 0 ends
+	// the call.
+	Grant func() time.Duration
 }
 
 // RouteKind says where a call goes.

@@ -31,6 +31,10 @@ type Config struct {
 	HealthWindow    string `yaml:"healthWindow" json:"healthWindow"`
 	// LogLevel is debug|info|warn|error, default info.
 	LogLevel string `yaml:"logLevel" json:"logLevel"`
+	// CallingPlan is the operator's Calling Plan (callingplan.go); nil: none.
+	CallingPlan *CallingPlan `yaml:"callingPlan" json:"callingPlan,omitempty"`
+	// Cloud, when set, makes this node an edge of that cloud (hybrid, cloud.go).
+	Cloud *Cloud `yaml:"cloud" json:"cloud,omitempty"`
 }
 
 // Defaults used when a key is not set.

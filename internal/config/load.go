@@ -54,6 +54,9 @@ func parse(name string, data []byte) (Config, error) {
 			}
 			return Config{}, errors.Join(errs...)
 		}
+		if err := checkCallingPlan(name, docs[0], c.CallingPlan); err != nil {
+			return Config{}, err
+		}
 	default:
 		p := yamldoc.Problem{Line: docs[1].Line(), Message: "a config file holds one document"}
 		return Config{}, errors.New(p.Format(name))
@@ -84,6 +87,7 @@ func (c *Config) ApplyEnv(getenv func(string) string) {
 	if v := getenv(EnvAdminToken); v != "" {
 		c.AdminToken = v
 	}
+	c.Cloud.applyEnv(getenv)
 }
 
 // Validate checks every field and returns all problems joined, each as
@@ -128,6 +132,7 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s: %q is not a duration of at least 1s (e.g. 60s)", d.key, d.value))
 		}
 	}
+	errs = append(errs, c.Cloud.validate()...)
 	return errors.Join(errs...)
 }
 
@@ -199,4 +204,19 @@ func isHostname(s string) bool {
 		}
 	}
 	return true
+}
+
+// checkCallingPlan validates the callingPlan section where it was read, so
+// that each problem has its FILE:LINE.
+func checkCallingPlan(name string, doc *yamldoc.Doc, cp *CallingPlan) error {
+	if cp == nil {
+		return nil
+	}
+	_, problems := cp.Numbering()
+	errs := make([]error, len(problems))
+	for i, p := range problems {
+		path := "callingPlan." + p.Path
+		errs[i] = errors.New(yamldoc.Problem{Line: doc.LineOf(path), Path: path, Message: p.Message}.Format(name))
+	}
+	return errors.Join(errs...)
 }

@@ -59,6 +59,9 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.respond(req, tx, 403, reason)
 		return
 	}
+	if s.handlePeerInvite(req, tx) { // the cloud–edge trunk (edge.go)
+		return
+	}
 	if gw, ok := s.fromGateway(req); ok {
 		s.handleGatewayInvite(req, tx, gw)
 		return

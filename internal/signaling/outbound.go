@@ -49,9 +49,11 @@ func (s *Server) Dial(ctx context.Context, d callctl.Dial, ev callctl.LegEvents)
 	tp, dest := strings.ToUpper(d.Target.Transport), d.Target.Source
 	if t := d.Trunk; t != nil {
 		target = sip.Uri{Scheme: "sip", User: t.Called, Host: t.FQDN, Port: t.Port, UriParams: sip.NewParams()}
-		target.UriParams.Add("user", "phone")
 		toURI := sip.Uri{Scheme: "sip", User: t.Called, Host: t.FQDN, UriParams: sip.NewParams()}
-		toURI.UriParams.Add("user", "phone")
+		if !t.Peer { // the cloud–edge trunk carries addresses, not numbers
+			target.UriParams.Add("user", "phone")
+			toURI.UriParams.Add("user", "phone")
+		}
 		to = &sip.ToHeader{Address: toURI, Params: sip.NewParams()}
 		tp, dest = strings.ToUpper(t.Transport), t.Address
 	} else {

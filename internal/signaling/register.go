@@ -25,6 +25,9 @@ func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 		s.hook("challenge")
 		return
 	}
+	if s.redirectRegister(req, tx, user) { // homed on another node (edge.go)
+		return
+	}
 	r := registrar.Request{AOR: user.SIPAddress, Expires: -1, Source: req.Source(),
 		Transport: strings.ToLower(req.Transport())}
 	if cid := req.CallID(); cid != nil {

@@ -26,11 +26,12 @@ import (
 
 // Config is the SIP listener configuration.
 type Config struct {
-	Listen    string     // HOST:PORT for UDP and TCP
-	Advertise string     // host written into Via/Contact (a concrete address)
-	UserAgent string     // Server / User-Agent header value
-	TLS       *TLSConfig // optional SIP over TLS listener (SBC trunks)
-	FQDN      string     // our name in Contact on TLS trunks (SBCs check it)
+	Listen    string      // HOST:PORT for UDP and TCP
+	Advertise string      // host written into Via/Contact (a concrete address)
+	UserAgent string      // Server / User-Agent header value
+	TLS       *TLSConfig  // optional SIP over TLS listener (SBC trunks)
+	FQDN      string      // our name in Contact on TLS trunks (SBCs check it)
+	Guard     GuardConfig // brute-force and flood bans (guard.go)
 }
 
 // Hooks lets the composition root observe signaling (metrics).
@@ -45,6 +46,7 @@ type Deps struct {
 	Nonces    *auth.Nonces
 	Peers     func() Peers // optional: configured PSTN gateways
 	Health    TrunkHealth  // optional: gateway OPTIONS seen
+	Hybrid    Hybrid       // optional: the other cloud–edge node (edge.go)
 	Hooks     Hooks
 	Log       *slog.Logger
 }
@@ -62,6 +64,7 @@ type Server struct {
 	host    string
 	port    int
 	udpAddr string // local address of the UDP listener (reused for requests)
+	guard   *guard // bans and request validation (guard.go)
 
 	closing  atomic.Bool
 	mu       sync.Mutex
@@ -97,6 +100,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, deps: deps, log: log, host: cfg.Advertise, port: port, serveErr: make(chan error, 3)}
 	uaOpts := []sipgo.UserAgentOption{sipgo.WithUserAgent(cfg.UserAgent), sipgo.WithUserAgentHostname(cfg.Advertise)}
+	uaOpts = append(uaOpts, s.installGuard()) // bans before parsing (guard.go)
 	if cfg.TLS != nil {
 		if s.tls, err = loadTLS(*cfg.TLS, s.peers); err != nil {
 			return nil, err
@@ -205,6 +209,7 @@ func (s *Server) routes() {
 // recoverer turns a panic in a handler into a 500 and a log line: a bad
 // message must never take the node down.
 func (s *Server) recoverer(h sipgo.RequestHandler) sipgo.RequestHandler {
+	h = s.guarded(h) // bans and request validation (guard.go), inside the recover
 	return func(req *sip.Request, tx sip.ServerTransaction) {
 		defer func() {
 			if r := recover(); r != nil {

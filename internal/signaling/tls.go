@@ -77,9 +77,12 @@ func verifyServer(cs tls.ConnectionState, roots *x509.CertPool, peers func() Pee
 	if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter}); err != nil {
 		return fmt.Errorf("tls: sbc certificate: %w", err)
 	}
-	if net.ParseIP(cs.ServerName) == nil {
+	if cs.ServerName != "" && net.ParseIP(cs.ServerName) == nil {
 		return leaf.VerifyHostname(cs.ServerName)
 	}
+	// Dialled by address: Go sends no SNI for an IP and reports an empty
+	// ServerName, so the address is not known here; the certificate must
+	// name one of the TLS gateways configured at an IP address.
 	if p := peers(); p != nil {
 		for _, fqdn := range p.AtAddress(cs.ServerName) {
 			if leaf.VerifyHostname(fqdn) == nil {
@@ -87,7 +90,11 @@ func verifyServer(cs tls.ConnectionState, roots *x509.CertPool, peers func() Pee
 			}
 		}
 	}
-	return fmt.Errorf("tls: certificate of %s names none of the gateways configured there", cs.ServerName)
+	where := cs.ServerName
+	if where == "" {
+		where = "the address dialled"
+	}
+	return fmt.Errorf("tls: certificate of %s names none of the gateways configured there", where)
 }
 
 // listener wraps the TLS listener to remember each peer's verified names.
@@ -163,5 +170,7 @@ func (s *Server) tlsGateway(req *sip.Request) (gw Gateway, reason string, ok boo
 		}
 		return g, "", true
 	}
-	return Gateway{}, "", false
+	// A verified certificate that names no configured gateway: an SBC with
+	// the wrong certificate, refused rather than taken for a phone.
+	return Gateway{}, "Certificate Names No Configured Gateway", true
 }

@@ -25,6 +25,10 @@ type Gateway struct {
 	Inbound func(called, calling string) (string, string)
 	// Host is the domain our side presents for calls from this gateway.
 	Host string
+	// Resolve, set for an operator carrier (Tenant ""), finds where a call
+	// to the called number goes: the tenant, the target within it and the
+	// domain to present (the number inventory); !ok answers 404.
+	Resolve func(called string) (tenant, target, host string, ok bool)
 }
 
 // Peers finds configured gateways. The composition root compiles it from
@@ -37,7 +41,8 @@ type Peers interface {
 	Gateway(key string) (Gateway, bool)
 	// ByFQDN returns the gateway named by a TLS certificate.
 	ByFQDN(fqdn string) (Gateway, bool)
-	// AtAddress lists the FQDNs of the gateways configured at an address.
+	// AtAddress lists the FQDNs of the gateways configured at an address;
+	// with "" those of every TLS gateway configured at an IP address.
 	AtAddress(host string) []string
 }
 
@@ -56,7 +61,9 @@ func (s *Server) peers() Peers {
 // fromGateway returns the gateway that sent req, if any.
 func (s *Server) fromGateway(req *sip.Request) (Gateway, bool) {
 	if g, _, ok := s.tlsGateway(req); ok {
-		return g, true
+		// A verified TLS peer is identified by its certificate alone,
+		// never by its source address.
+		return g, g.Key != ""
 	}
 	p := s.peers()
 	if p == nil {
@@ -91,12 +98,21 @@ func (s *Server) handleGatewayInvite(req *sip.Request, tx sip.ServerTransaction,
 		s.respond(req, tx, 404, "Not Found")
 		return
 	}
+	tenant, host := gw.Tenant, gw.Host
+	if gw.Resolve != nil {
+		t, target, h, ok := gw.Resolve(called)
+		if !ok {
+			s.respond(req, tx, 404, "Not Found")
+			return
+		}
+		tenant, called, host = t, target, h
+	}
 	name := ""
 	if f := req.From(); f != nil {
 		name = f.DisplayName
 	}
-	s.serveInvite(req, tx, callctl.InviteRequest{Tenant: gw.Tenant, FromTrunk: gw.Key, Target: called,
-		From: callctl.Identity{Name: name, User: calling, Host: gw.Host}})
+	s.serveInvite(req, tx, callctl.InviteRequest{Tenant: tenant, FromTrunk: gw.Key, Target: called,
+		From: callctl.Identity{Name: name, User: calling, Host: host}})
 }
 
 // numberOf returns the user part of a SIP or tel URI without visual

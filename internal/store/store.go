@@ -8,6 +8,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/switchboard-pbx/switchboard/internal/numbering"
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
 )
 
@@ -70,6 +71,9 @@ type Store interface {
 	Meta(ctx context.Context, key string) (string, error)
 	// SetMeta writes a node-level value.
 	SetMeta(ctx context.Context, key, value string) error
+
+	// numbering.Store: the Calling Plan's numbers and accounts.
+	numbering.Store
 
 	Close() error
 }

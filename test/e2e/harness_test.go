@@ -190,6 +190,7 @@ func dumpFile(t *testing.T, header, path string, max int) {
 // and token stay the same across stop/start, as for a restart.
 type server struct {
 	bin, SIP, HTTP, Data, Token, RTPPorts string
+	Extra                                 []string // more `serve` flags, e.g. --options-interval
 
 	log    *procLog
 	cmd    *exec.Cmd
@@ -201,6 +202,12 @@ type server struct {
 // startServer starts a switchboard on fresh 127.0.0.1 ports with a fresh
 // data dir and waits for /healthz. It is stopped when the test ends.
 func startServer(t *testing.T) *server {
+	t.Helper()
+	return startServerWith(t)
+}
+
+// startServerWith is startServer with more `serve` flags.
+func startServerWith(t *testing.T, extra ...string) *server {
 	t.Helper()
 	bin := needServer(t)
 	dir := t.TempDir()
@@ -215,6 +222,7 @@ func startServer(t *testing.T) *server {
 		Data:     filepath.Join(dir, "data"),
 		Token:    hex.EncodeToString(tok),
 		RTPPorts: freeUDPRange(t, 2000),
+		Extra:    extra,
 	}
 	l, err := newProcLog(filepath.Join(dir, "server.log"))
 	if err != nil {
@@ -252,6 +260,7 @@ func (s *server) start(t *testing.T) {
 		"--admin-token", s.Token,
 		"--rtp-ports", s.RTPPorts,
 	}
+	args = append(args, s.Extra...)
 	s.log.mark(fmt.Sprintf("start #%d: switchboard %s", s.starts, strings.Join(args, " ")))
 	cmd := exec.Command(s.bin, args...)
 	cmd.Stdout, cmd.Stderr = s.log, s.log

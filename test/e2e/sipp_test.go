@@ -38,6 +38,8 @@ type sippOpts struct {
 	Timeout     time.Duration // -timeout, SIPp fails when reached
 	RecvTimeout time.Duration // -recv_timeout, per expected message
 	NoMsgTrace  bool          // skip -trace_msg (long load runs)
+	IP          string        // local address (-i, -mi); default 127.0.0.1
+	Transport   string        // -t (u1 default, t1 for TCP)
 }
 
 // sippProc is a running or finished SIPp process with its traces in dir.
@@ -71,7 +73,14 @@ func startSipp(t *testing.T, o sippOpts) *sippProc {
 	if o.OOC != "" {
 		args = append(args, "-oocsf", scenario(t, o.OOC))
 	}
-	args = append(args, "-i", "127.0.0.1", "-mi", "127.0.0.1", "-m", strconv.Itoa(o.Calls))
+	ip := o.IP
+	if ip == "" {
+		ip = "127.0.0.1"
+	}
+	args = append(args, "-i", ip, "-mi", ip, "-m", strconv.Itoa(o.Calls))
+	if o.Transport != "" {
+		args = append(args, "-t", o.Transport)
+	}
 	if o.Port != 0 {
 		args = append(args, "-p", strconv.Itoa(o.Port))
 	}

@@ -83,11 +83,11 @@ func (db *DB) InsertCDR(ctx context.Context, c pbx.CDR) (int64, error) {
 	}
 	res, err := db.w.ExecContext(ctx,
 		`INSERT INTO cdrs (call_id, tenant, caller, callee, dialed,
-		                   started_at, answered_at, ended_at, duration, result, cause, hangup_by)
-		 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)`,
+		                   started_at, answered_at, ended_at, duration, result, cause, hangup_by, via, emergency)
+		 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)`,
 		c.CallID, c.Tenant, c.Caller, c.Callee, c.Dialed,
 		formatTime(c.Start), answer, formatTime(c.End),
-		c.Duration, string(c.Result), c.Cause, string(c.HangupBy))
+		c.Duration, string(c.Result), c.Cause, string(c.HangupBy), c.Via, c.Emergency)
 	if err != nil {
 		return 0, fmt.Errorf("insert cdr of call %q: %w", c.CallID, err)
 	}
@@ -106,7 +106,7 @@ func (db *DB) CDRs(ctx context.Context, f pbx.CDRFilter) ([]pbx.CDR, error) {
 		limit = defaultCDRLimit
 	}
 	const cols = `SELECT id, call_id, tenant, caller, callee, dialed,
-	                     started_at, answered_at, ended_at, duration, result, cause, hangup_by
+	                     started_at, answered_at, ended_at, duration, result, cause, hangup_by, via, emergency
 	              FROM cdrs`
 	var rows *sql.Rows
 	var err error
@@ -138,7 +138,7 @@ func scanCDR(rows *sql.Rows) (pbx.CDR, error) {
 	var start, end, result, hangupBy string
 	var answer sql.NullString
 	if err := rows.Scan(&c.ID, &c.CallID, &c.Tenant, &c.Caller, &c.Callee, &c.Dialed,
-		&start, &answer, &end, &c.Duration, &result, &c.Cause, &hangupBy); err != nil {
+		&start, &answer, &end, &c.Duration, &result, &c.Cause, &hangupBy, &c.Via, &c.Emergency); err != nil {
 		return c, err
 	}
 	c.Result = pbx.CallResult(result)

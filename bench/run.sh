@@ -1,0 +1,676 @@
+#!/usr/bin/env bash
+# bench/run.sh: Switchboard side by side with Kamailio, driven by SIPp on
+# 127.0.0.1. See bench/README.md for what each figure means and what limits it.
+#
+#   bench/run.sh              full run (about 10 minutes on 2 cores)
+#   QUICK=1 bench/run.sh      smoke test (about 2 minutes)
+#
+# It installs nothing: it says what is missing and stops. Every SIPp run is
+# bounded by -m and -timeout (and by coreutils timeout as a backstop); every
+# process it starts is stopped by PID when it exits, whatever the exit path.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+SC=$HERE/scenarios
+
+# ------------------------------------------------------------ configuration
+# Every knob is an environment variable; QUICK=1 changes the defaults only.
+QUICK=${QUICK:-0}
+if [[ $QUICK == 1 ]]; then
+	: "${REG_RATES:=2000 8000}" "${REG_STEP_SECS:=2}"
+	: "${CALL_RATES:=500 2000}" "${CALL_STEP_SECS:=2}"
+	: "${REFINE:=0}"
+	: "${RSS_CALLS:=300}" "${RSS_HOLD_MS:=4000}"
+	: "${RELAY_CALLS:=50}" "${RELAY_SECS:=5}"
+else
+	: "${REG_RATES:=1000 2000 4000 8000 16000 32000}" "${REG_STEP_SECS:=5}"
+	: "${CALL_RATES:=250 500 1000 2000 4000 8000 16000}" "${CALL_STEP_SECS:=5}"
+	: "${REFINE:=1}"          # bisection steps between the last pass and the first failure
+	: "${RSS_CALLS:=1000}" "${RSS_HOLD_MS:=8000}"
+	: "${RELAY_CALLS:=200}" "${RELAY_SECS:=15}"
+fi
+USERS=${USERS:-10000}                   # registrar users (CSV, Switchboard tenants, Kamailio htable)
+USERS_PER_TENANT=${USERS_PER_TENANT:-2500} # the API reads at most 1 MiB per tenant document
+FILL_RATE=${FILL_RATE:-2000}            # REGISTER/s of the first pass that binds every user (RSS)
+CALL_HOLD_MS=${CALL_HOLD_MS:-0}         # call length (-d) of the calls/s sweep
+STEP_GAP=${STEP_GAP:-2}                 # seconds between steps (retransmissions drain)
+QUIET_PCT=${QUIET_PCT:-20}             # before each step, wait for the machine to be less busy than this...
+QUIET_MAX=${QUIET_MAX:-$([[ $QUICK == 1 ]] && echo 5 || echo 60)} # ...for at most this many seconds
+MEM_SETTLE=${MEM_SETTLE:-$([[ $QUICK == 1 ]] && echo 5 || echo 33)} # s after the fill before memory is read (UDP transactions end after 32 s)
+SB_PORT_WAIT=${SB_PORT_WAIT:-11}        # seconds after a Switchboard call step: relay ports rest 10 s
+PHASES=${PHASES:-sipp kamailio switchboard}
+CALL_PROFILE=${CALL_PROFILE:-user}      # user | dr (Direct Routing: needs DR_TENANT_YAML and DR_TARGET)
+DR_TENANT_YAML=${DR_TENANT_YAML:-}      # extra tenant document with dial plan + voice route to the SBC
+DR_TARGET=${DR_TARGET:-}                # national number dialled in the dr profile
+KAM_CALL_AUTH=${KAM_CALL_AUTH:-0}       # 1: Kamailio also challenges INVITEs (407), like Switchboard
+KAM_CHILDREN=${KAM_CHILDREN:-4}
+KAM_SHM_MB=${KAM_SHM_MB:-256}
+KAM_PKG_MB=${KAM_PKG_MB:-16}
+SOCKBUF=${SOCKBUF:-4194304}             # SIPp -buff_size and Kamailio maxbuffer
+SB_LOG_LEVEL=${SB_LOG_LEVEL:-info}      # the shipped default
+SB_RTP_PORTS=${SB_RTP_PORTS:-10000-59999}
+MAX_RUNTIME=${MAX_RUNTIME:-3600}        # backstop for every server process, seconds
+STOP_WAIT=${STOP_WAIT:-40}              # s a process may take to exit after TERM (Switchboard drains calls)
+OUT=${OUT:-$(mktemp -d /tmp/switchboard-bench.XXXXXX)}
+# Ports on 127.0.0.1.
+SB_PORT=${SB_PORT:-25060} SB_HTTP_PORT=${SB_HTTP_PORT:-25080} KAM_PORT=${KAM_PORT:-25062}
+UAS_PORT=${UAS_PORT:-25070} UAC_PORT=${UAC_PORT:-25071} REG_PORT=${REG_PORT:-25072}
+MOCK_PORT=${MOCK_PORT:-25073}
+UAS_MEDIA_PORT=${UAS_MEDIA_PORT:-26000} UAC_MEDIA_PORT=${UAC_MEDIA_PORT:-27000}
+
+SIPP=${SIPP:-sipp}
+KAMAILIO=${KAMAILIO:-kamailio}
+LOOP=127.0.0.1
+CALLEE_USER=uas CALLEE_EXT=9000
+
+# ------------------------------------------------------------ preflight
+missing=()
+command -v "$SIPP" >/dev/null || missing+=("sipp      (Debian: apt-get install sip-tester; needs 3.6+ with RTPSTREAM)")
+command -v "$KAMAILIO" >/dev/null || missing+=("kamailio  (Debian: apt-get install kamailio)")
+for t in awk curl ss timeout ps sort; do
+	command -v "$t" >/dev/null || missing+=("$t")
+done
+if [[ -z ${SB_BIN:-} ]] && ! command -v go >/dev/null; then
+	missing+=("go        (to build Switchboard; or set SB_BIN to a built binary)")
+fi
+if ((${#missing[@]})); then
+	echo "bench: missing tools, nothing was installed:" >&2
+	printf '  %s\n' "${missing[@]}" >&2
+	exit 2
+fi
+if [[ $CALL_PROFILE == dr && ( -z $DR_TENANT_YAML || -z $DR_TARGET ) ]]; then
+	echo "bench: CALL_PROFILE=dr needs DR_TENANT_YAML (dial plan + voice route to 127.0.0.1:$UAS_PORT) and DR_TARGET" >&2
+	exit 2
+fi
+CLK_TCK=$(getconf CLK_TCK)
+mkdir -p "$OUT"
+echo "bench: results in $OUT"
+read -r _b0 _t0 < <(awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t }' /proc/stat)
+sleep 2
+read -r _b1 _t1 < <(awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t }' /proc/stat)
+IDLE_BUSY=$(( _t1 > _t0 ? 100 * (_b1 - _b0) / (_t1 - _t0) : 0 ))
+if ((IDLE_BUSY > 15)); then
+	echo "bench: WARNING: the machine is already ${IDLE_BUSY}% busy before the run; figures will be low and noisy" >&2
+fi
+
+# ------------------------------------------------------------ processes
+PIDS=()
+LAST_PID=
+start_bg() { # start_bg LOG CMD... : background process, tracked for cleanup
+	local log=$1
+	shift
+	"$@" >"$log" 2>&1 &
+	LAST_PID=$!
+	PIDS+=("$LAST_PID")
+}
+stop_pid() { # stop_pid PID: TERM (a timeout wrapper passes it on), then KILL the whole tree after STOP_WAIT s
+	local pid=$1 i tree
+	kill -0 "$pid" 2>/dev/null || return 0
+	mapfile -t tree < <(tree_of "$pid")
+	kill -TERM "$pid" 2>/dev/null || true
+	for ((i = 0; i < STOP_WAIT * 10; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		echo "bench: pid $pid did not stop within ${STOP_WAIT} s of TERM; killing it and its children" >&2
+		kill -KILL "${tree[@]}" 2>/dev/null || true
+	fi
+	wait "$pid" 2>/dev/null || true
+}
+cleanup() {
+	local pid
+	for pid in "${PIDS[@]}"; do
+		stop_pid "$pid"
+	done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+child_of() { # child_of PID: the (first) child of a wrapper such as timeout
+	local i c
+	for ((i = 0; i < 100; i++)); do
+		c=$(cat "/proc/$1/task/$1/children" 2>/dev/null || true)
+		if [[ -n ${c// /} ]]; then
+			echo "${c%% *}"
+			return 0
+		fi
+		sleep 0.05
+	done
+	return 1
+}
+tree_of() { # tree_of PID: PID and all its descendants
+	ps -e -o pid= -o ppid= | awk -v root="$1" '
+		{ parent[$1] = $2 }
+		END {
+			in_tree[root] = 1
+			do {
+				grew = 0
+				for (p in parent) if (!(p in in_tree) && (parent[p] in in_tree)) { in_tree[p] = 1; grew = 1 }
+			} while (grew)
+			for (p in in_tree) print p
+		}'
+}
+cpu_ticks() { # cpu_ticks PID...: utime+stime of the processes, in clock ticks
+	local f=() p
+	(($#)) || { echo 0; return; }
+	for p in "$@"; do f+=("/proc/$p/stat"); done
+	cat "${f[@]}" 2>/dev/null | awk '{ sub(/^.*\) /, ""); s += $12 + $13 } END { print s + 0 }'
+}
+box_ticks() { # box_ticks: "busy total" ticks of the whole machine
+	awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t }' /proc/stat
+}
+mem_kb() { # mem_kb PID...: proportional set size (shared pages split), KiB
+	local p s=0 v
+	for p in "$@"; do
+		v=$(awk '/^Pss:/ { print $2 }' "/proc/$p/smaps_rollup" 2>/dev/null || true)
+		s=$((s + ${v:-0}))
+	done
+	echo "$s"
+}
+port_free() { ! ss -Hlnu "sport = :$1" | grep -q . && ! ss -Hlnt "sport = :$1" | grep -q .; }
+for p in $SB_PORT $SB_HTTP_PORT $KAM_PORT $UAS_PORT $UAC_PORT $REG_PORT $MOCK_PORT $UAS_MEDIA_PORT $UAC_MEDIA_PORT; do
+	port_free "$p" || { echo "bench: port $p on $LOOP is in use; set the *_PORT variables" >&2; exit 2; }
+done
+
+# ------------------------------------------------------------ SIPp helpers
+sipp_run() { # sipp_run DIR BUDGET_S SIPP-ARGS...: bounded foreground SIPp in DIR
+	local dir=$1 budget=$2
+	shift 2
+	mkdir -p "$dir"
+	(cd "$dir" && timeout -k 5 $((budget + 30)) "$SIPP" "$@" -i "$LOOP" -timeout "${budget}s" -timeout_error \
+		-nostdin -buff_size "$SOCKBUF" -trace_stat -stf stat.csv -fd 1 \
+		-trace_err -error_file errors.log >sipp.out 2>&1)
+}
+stat_col() { # stat_col FILE COLUMN: the column's value on the last line (0 without a file)
+	[[ -s $1 ]] || { echo 0; return; }
+	awk -F';' -v col="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == col) c = i; next } { v = $c } END { print (c && v != "") ? v : 0 }' "$1"
+}
+percentiles() { # percentiles DIR: "p50 p99" of the rtd samples (ms, SIPp resolution 1 ms)
+	local f
+	f=$(ls "$1"/*_rtt.csv 2>/dev/null | head -1 || true)
+	[[ -n $f ]] || { echo "- -"; return; }
+	tail -n +2 "$f" | cut -d';' -f2 | sort -n | awk '{ v[NR] = $1 } END {
+		if (NR == 0) { print "- -"; exit }
+		i50 = int(NR * 0.50); if (i50 < 1) i50 = 1
+		i99 = int(NR * 0.99); if (i99 < 1) i99 = 1
+		printf "%g %g\n", v[i50], v[i99] }'
+}
+start_uas() { # start_uas NAME [REGISTER_AT] [extra sipp args]: the callee, bounded; sets UAS_WRAP
+	# With REGISTER_AT (host:port of Switchboard) the callee first registers
+	# its own socket (callee.xml) and answers out of call (-oocsf uas.xml);
+	# otherwise it is a plain UAS. Either way uas.xml answers every INVITE.
+	local name=$1 reg=${2:-} i
+	shift $(($# >= 2 ? 2 : 1))
+	mkdir -p "$OUT/$name"
+	local common=(-i "$LOOP" -p "$UAS_PORT" -mi "$LOOP" -mp "$UAS_MEDIA_PORT" -timeout "${MAX_RUNTIME}s" -nostdin
+		-buff_size "$SOCKBUF" -trace_err -error_file "$OUT/$name/errors.log")
+	if [[ -n $reg ]]; then
+		start_bg "$OUT/$name/sipp.out" timeout -k 5 "$MAX_RUNTIME" "$SIPP" -sf "$SC/callee.xml" -oocsf "$SC/uas.xml" \
+			-inf "$DATA/callee.csv" -auth_uri "$DOMAIN1" -m 1 -d $((MAX_RUNTIME * 1000)) \
+			-trace_logs -log_file "$OUT/$name/log.log" "${common[@]}" "$@" "$reg"
+	else
+		start_bg "$OUT/$name/sipp.out" timeout -k 5 "$MAX_RUNTIME" "$SIPP" -sf "$SC/uas.xml" -m 100000000 \
+			"${common[@]}" "$@"
+	fi
+	UAS_WRAP=$LAST_PID
+	for ((i = 0; i < 200; i++)); do
+		if [[ -n $reg ]]; then
+			grep -q '^registered' "$OUT/$name/log.log" 2>/dev/null && return 0
+		else
+			ss -Hlnu "sport = :$UAS_PORT" | grep -q . && return 0
+		fi
+		kill -0 "$UAS_WRAP" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "bench: the SIPp callee did not start or register (see $OUT/$name)" >&2
+	return 1
+}
+
+# ------------------------------------------------------------ test data
+DATA=$OUT/data
+mkdir -p "$DATA/tenants" "$DATA/kamdb"
+awk -v n="$USERS" -v per="$USERS_PER_TENANT" -v data="$DATA" -v cu="$CALLEE_USER" -v ce="$CALLEE_EXT" 'BEGIN {
+	csv = data "/users.csv"; callers = data "/callers.csv"; kam = data "/kamdb/users"
+	print "SEQUENTIAL" > csv
+	print "SEQUENTIAL" > callers
+	print "id(int,auto) key_name(str) key_type(int) value_type(int) key_value(str) expires(int)" > kam
+	for (i = 1; i <= n; i++) {
+		t = int((i - 1) / per) + 1
+		u = sprintf("u%05d", i); pw = sprintf("pw-%05d-bench", i); dom = sprintf("bench%d.example.com", t)
+		printf "%s;%s;[authentication username=%s password=%s]\n", u, dom, u, pw > csv
+		if (t == 1) printf "%s;%s;[authentication username=%s password=%s];@TARGET@\n", u, dom, u, pw > callers
+		printf "%d:%s:0:0:%s:0\n", i, u, pw > kam
+		y = data "/tenants/bench" t ".yaml"
+		if (!(t in started)) {
+			started[t] = 1
+			printf "tenant: bench%d\ndomains: [%s]\nusers:\n", t, dom > y
+			if (t == 1) printf "  - sipAddress: %s@%s\n    password: \"pw-callee-bench\"\n    extension: \"%s\"\n    displayName: Bench callee\n", cu, dom, ce > y
+		}
+		printf "  - sipAddress: %s@%s\n    password: \"%s\"\n    extension: \"1%05d\"\n    displayName: U%05d\n", u, dom, pw, i, i > y
+	}
+	printf "%d:%s:0:0:%s:0\n", n + 1, cu, "pw-callee-bench" > kam
+}'
+printf 'table_name(str) table_version(int)\nusers:2\n' >"$DATA/kamdb/version"
+DOMAIN1=bench1.example.com
+printf 'SEQUENTIAL\n%s;%s;[authentication username=%s password=pw-callee-bench]\n' \
+	"$CALLEE_USER" "$DOMAIN1" "$CALLEE_USER" >"$DATA/callee.csv"
+CALL_TARGET=$CALLEE_EXT
+[[ $CALL_PROFILE == dr ]] && CALL_TARGET=$DR_TARGET
+sed -i "s/@TARGET@/$CALL_TARGET/" "$DATA/callers.csv"
+head -c 8000 /dev/zero | tr '\0' '\377' >"$DATA/silence.pcmu" # 1 s of PCMU silence, looped
+
+# ------------------------------------------------------------ results
+STEPS=$OUT/steps.tsv
+printf 'system\tkind\ttarget/s\tachieved/s\tok\tfailed\tretrans\tcpu_us_per\tbox_busy%%\tp50_ms\tp99_ms\tverdict\tbusy_before%%\n' >"$STEPS"
+declare -A R # R[key]=value, printed at the end
+note() { echo "bench: $*"; }
+
+# wait_quiet: other work on the machine skews every figure; before a step,
+# wait up to QUIET_MAX s for a 1 s window under QUIET_PCT % busy. Sets PRE_BUSY.
+wait_quiet() {
+	local t0=$SECONDS b0 t0b b1 t1b
+	while :; do
+		read -r b0 t0b < <(box_ticks)
+		sleep 1
+		read -r b1 t1b < <(box_ticks)
+		PRE_BUSY=$(((t1b - t0b) > 0 ? 100 * (b1 - b0) / (t1b - t0b) : 0))
+		((PRE_BUSY < QUIET_PCT || SECONDS - t0 >= QUIET_MAX)) && break
+	done
+}
+
+# measure_step SYS KIND RATE: one bounded SIPp run at RATE; appends to STEPS,
+# sets STEP_OK (1 when 0 failures, < 1 % retransmissions, rate reached) and
+# STEP_ACH, STEP_CPU, STEP_P50, STEP_P99.
+# Uses: TARGET_PIDS (server processes, may be empty), REMOTE, KIND_ARGS.
+measure_step() {
+	local sys=$1 kind=$2 rate=$3 secs calls dir rc c0 c1 b0 b1 ok fail retr ach busy cpu p verdict
+	case $kind in
+	reg) secs=$REG_STEP_SECS ;;
+	*) secs=$CALL_STEP_SECS ;;
+	esac
+	calls=$((rate * secs))
+	dir=$OUT/$sys-$kind-$rate
+	rm -rf "$dir"
+	wait_quiet
+	local _tot0 _tot1
+	c0=$(cpu_ticks "${TARGET_PIDS[@]}")
+	read -r b0 _tot0 < <(box_ticks)
+	if sipp_run "$dir" $((secs + 40)) "${KIND_ARGS[@]}" -r "$rate" -rp 1000 -m "$calls" -l $((rate * 3 + 100)) \
+		-recv_timeout 10000 -trace_rtt -rtt_freq 1 "$REMOTE"; then rc=0; else rc=$?; fi
+	c1=$(cpu_ticks "${TARGET_PIDS[@]}")
+	read -r b1 _tot1 < <(box_ticks)
+	ok=$(stat_col "$dir/stat.csv" 'SuccessfulCall(C)')
+	fail=$(stat_col "$dir/stat.csv" 'FailedCall(C)')
+	retr=$(stat_col "$dir/stat.csv" 'Retransmissions(C)')
+	ach=$(stat_col "$dir/stat.csv" 'CallRate(C)')
+	busy=$(awk -v b=$((b1 - b0)) -v t=$((_tot1 - _tot0)) 'BEGIN { printf "%.0f", t ? 100 * b / t : 0 }')
+	cpu=$(awk -v d=$((c1 - c0)) -v hz="$CLK_TCK" -v n="$ok" 'BEGIN { printf "%.1f", n ? d * 1e6 / hz / n : 0 }')
+	[[ ${#TARGET_PIDS[@]} -eq 0 ]] && cpu=-
+	read -r STEP_P50 STEP_P99 < <(percentiles "$dir")
+	STEP_OK=0
+	if [[ $rc == 0 && $fail == 0 && $ok -ge $calls ]] && awk -v r="$retr" -v n="$ok" 'BEGIN { exit !(r * 100 < n) }'; then
+		if awk -v a="$ach" -v t="$rate" 'BEGIN { exit !(a >= 0.9 * t) }'; then
+			STEP_OK=1 verdict=pass
+		else
+			STEP_OK=2 verdict="pass, rate not reached (harness)"
+		fi
+	else
+		verdict="FAIL (rc $rc)"
+	fi
+	STEP_ACH=$ach STEP_CPU=$cpu
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$sys" "$kind" "$rate" "$ach" "$ok" "$fail" "$retr" \
+		"$cpu" "$busy" "$STEP_P50" "$STEP_P99" "$verdict" "$PRE_BUSY" | tee -a "$STEPS" | awk -F'\t' '{
+		printf "  %-11s %-4s %6s/s -> %8s/s ok %-7s fail %-5s retrans %-6s cpu %7s us  box %3s%% (before %2s%%)  p50/p99 %s/%s ms  %s\n",
+			$1, $2, $3, $4, $5, $6, $7, $8, $9, $13, $10, $11, $12 }'
+	sleep "$STEP_GAP"
+}
+
+# sweep SYS KIND RATES...: rising rates until the first failure, then REFINE
+# bisection steps. Sets R[SYS.KIND.max] (highest passing achieved rate), and
+# per passing rate R[SYS.KIND.cpu.RATE], R[SYS.KIND.p50.RATE], R[...p99.RATE].
+# AFTER_STEP (a command) runs after each step (e.g. waiting for relay ports).
+sweep() {
+	local sys=$1 kind=$2 rate lo=0 hi=0 i mid
+	shift 2
+	R[$sys.$kind.max]=0
+	record() {
+		R[$sys.$kind.cpu.$1]=$STEP_CPU R[$sys.$kind.p50.$1]=$STEP_P50 R[$sys.$kind.p99.$1]=$STEP_P99
+		R[$sys.$kind.ach.$1]=$STEP_ACH
+		if awk -v a="$STEP_ACH" -v m="${R[$sys.$kind.max]}" 'BEGIN { exit !(a > m) }'; then
+			R[$sys.$kind.max]=$(printf '%.0f' "$STEP_ACH")
+		fi
+		R[$sys.$kind.passed]="${R[$sys.$kind.passed]:-} $1"
+	}
+	for rate in "$@"; do
+		measure_step "$sys" "$kind" "$rate"
+		${AFTER_STEP:-true}
+		if [[ $STEP_OK == 1 ]]; then
+			record "$rate"
+			lo=$rate
+		elif [[ $STEP_OK == 2 ]]; then
+			record "$rate"
+			R[$sys.$kind.harness]=1
+			return 0
+		else
+			hi=$rate
+			break
+		fi
+	done
+	((hi > 0 && lo > 0)) || return 0
+	for ((i = 0; i < REFINE; i++)); do
+		mid=$(((lo + hi) / 2))
+		((mid > lo && mid < hi)) || break
+		measure_step "$sys" "$kind" "$mid"
+		${AFTER_STEP:-true}
+		if [[ $STEP_OK == 1 ]]; then
+			record "$mid"
+			lo=$mid
+		else
+			hi=$mid
+		fi
+	done
+}
+
+# fill SYS REMOTE: registers every user once (bindings for the RSS figure).
+fill() {
+	local sys=$1 remote=$2 dir=$OUT/$1-fill rc
+	wait_quiet
+	if sipp_run "$dir" $((USERS / FILL_RATE + 60)) -sf "$SC/register.xml" -inf "$DATA/users.csv" -p "$REG_PORT" \
+		-auth_uri "$DOMAIN1" -r "$FILL_RATE" -rp 1000 -m "$USERS" -recv_timeout 10000 "$remote"; then rc=0; else rc=$?; fi
+	note "$sys: registered $(stat_col "$dir/stat.csv" 'SuccessfulCall(C)') of $USERS users (failed $(stat_col "$dir/stat.csv" 'FailedCall(C)'), rc $rc)"
+}
+
+# rss_calls SYS REMOTE ALLOC_FN: RSS_CALLS concurrent no-media calls held
+# RSS_HOLD_MS; PSS of TARGET_PIDS and ALLOC_FN (bytes the server says it has
+# allocated) sampled before and at the plateau.
+rss_calls() {
+	local sys=$1 remote=$2 alloc=$3 dir=$OUT/$1-rsscalls m0 m1 a0 a1 pid rate rc ramp
+	ramp=2
+	rate=$(((RSS_CALLS + ramp - 1) / ramp))
+	wait_quiet
+	m0=$(mem_kb "${TARGET_PIDS[@]}")
+	a0=$($alloc)
+	mkdir -p "$dir"
+	(cd "$dir" && timeout -k 5 $((RSS_HOLD_MS / 1000 + ramp + 60)) "$SIPP" -sf "$SC/uac.xml" -inf "$DATA/callers.csv" \
+		-i "$LOOP" -p "$UAC_PORT" -mi "$LOOP" -mp "$UAC_MEDIA_PORT" -auth_uri "$CALL_TARGET@$DOMAIN1" \
+		-r "$rate" -rp 1000 -m "$RSS_CALLS" -l "$RSS_CALLS" -d "$RSS_HOLD_MS" -recv_timeout 10000 \
+		-timeout "$((RSS_HOLD_MS / 1000 + ramp + 30))s" -timeout_error -nostdin -buff_size "$SOCKBUF" \
+		-trace_stat -stf stat.csv -fd 1 "$remote" >sipp.out 2>&1) &
+	pid=$!
+	sleep $((ramp + RSS_HOLD_MS / 2000))
+	m1=$(mem_kb "${TARGET_PIDS[@]}")
+	a1=$($alloc)
+	if wait "$pid"; then rc=0; else rc=$?; fi
+	R[$sys.rsscall]=$(awk -v a="$m0" -v b="$m1" -v n="$RSS_CALLS" 'BEGIN { printf "%.1f", (b - a) / n }')
+	R[$sys.alloccall]=$(awk -v a="$a0" -v b="$a1" -v n="$RSS_CALLS" 'BEGIN { printf "%.1f", (b - a) / n / 1024 }')
+	note "$sys: ${RSS_CALLS} concurrent calls: PSS ${m0} -> ${m1} KiB = ${R[$sys.rsscall]} KiB/call; allocated +${R[$sys.alloccall]} KiB/call (sipp rc $rc, ok $(stat_col "$dir/stat.csv" 'SuccessfulCall(C)'), failed $(stat_col "$dir/stat.csv" 'FailedCall(C)'))"
+	sleep "$STEP_GAP"
+}
+
+reg_args() { KIND_ARGS=(-sf "$SC/register.xml" -inf "$DATA/users.csv" -p "$REG_PORT" -auth_uri "$DOMAIN1"); }
+call_args() {
+	KIND_ARGS=(-sf "$SC/uac.xml" -inf "$DATA/callers.csv" -p "$UAC_PORT" -mi "$LOOP" -mp "$UAC_MEDIA_PORT"
+		-auth_uri "$CALL_TARGET@$DOMAIN1" -d "$CALL_HOLD_MS")
+}
+
+# ------------------------------------------------------------ phase: SIPp ceilings
+phase_sipp() {
+	note "SIPp ceiling: REGISTER against a SIPp mock registrar"
+	mkdir -p "$OUT/mock"
+	start_bg "$OUT/mock/sipp.out" timeout -k 5 "$MAX_RUNTIME" "$SIPP" -sf "$SC/registrar_mock.xml" -i "$LOOP" -p "$MOCK_PORT" \
+		-m 100000000 -timeout "${MAX_RUNTIME}s" -nostdin -buff_size "$SOCKBUF"
+	local mock=$LAST_PID
+	sleep 0.5
+	TARGET_PIDS=() REMOTE=$LOOP:$MOCK_PORT
+	reg_args
+	sweep sipp reg $REG_RATES
+	stop_pid "$mock"
+
+	note "SIPp ceiling: UAC -> UAS calls"
+	start_uas sipp-uas ""
+	local uas=$UAS_WRAP
+	REMOTE=$LOOP:$UAS_PORT
+	call_args
+	sweep sipp call $CALL_RATES
+	stop_pid "$uas"
+}
+
+# ------------------------------------------------------------ phase: Kamailio
+kam_shm() { # bytes of shared memory Kamailio has allocated (real_used: with allocator overhead)
+	kamcmd -s "$KAM_CTL" core.shmmem 2>/dev/null | awk '$1 == "real_used:" { print $2; f = 1 } END { if (!f) print 0 }'
+}
+phase_kamailio() {
+	KAM_CTL=unix:$OUT/kam-run/ctl.sock
+	local defs=(-A "DBURL=\"text://$DATA/kamdb\"" -A "UAS_URI=\"sip:$LOOP:$UAS_PORT\"" -A "SOCKBUF=$SOCKBUF"
+		-A "CTL_SOCK=\"$KAM_CTL\"")
+	[[ $KAM_CALL_AUTH == 1 ]] && defs+=(-A WITH_CALLAUTH)
+	mkdir -p "$OUT/kam-run"
+	note "Kamailio $("$KAMAILIO" -v 2>/dev/null | awk '/^version/ { print $3 }'): -x fm, $KAM_CHILDREN children, ${KAM_SHM_MB} MB shm"
+	start_bg "$OUT/kamailio.log" timeout -k 10 "$MAX_RUNTIME" "$KAMAILIO" -f "$HERE/kamailio/kamailio.cfg" -x fm \
+		-m "$KAM_SHM_MB" -M "$KAM_PKG_MB" -n "$KAM_CHILDREN" -l "udp:$LOOP:$KAM_PORT" -DD -E \
+		-Y "$OUT/kam-run" -P "$OUT/kam-run/kamailio.pid" "${defs[@]}"
+	local wrap=$LAST_PID main i
+	main=$(child_of "$wrap") || { echo "bench: kamailio did not start (see $OUT/kamailio.log)" >&2; return 1; }
+	for ((i = 0; i < 100; i++)); do
+		ss -Hlnu "sport = :$KAM_PORT" | grep -q . && break
+		kill -0 "$main" 2>/dev/null || { echo "bench: kamailio exited (see $OUT/kamailio.log)" >&2; return 1; }
+		sleep 0.1
+	done
+	sleep 1 # children
+	mapfile -t TARGET_PIDS < <(tree_of "$main")
+	note "Kamailio: ${#TARGET_PIDS[@]} processes, memory $(mem_kb "${TARGET_PIDS[@]}") KiB (PSS)"
+	REMOTE=$LOOP:$KAM_PORT
+
+	local m0 m1 a0 a1
+	m0=$(mem_kb "${TARGET_PIDS[@]}")
+	a0=$(kam_shm)
+	fill kamailio "$REMOTE"
+	sleep "$MEM_SETTLE"
+	m1=$(mem_kb "${TARGET_PIDS[@]}")
+	a1=$(kam_shm)
+	R[kamailio.rssreg]=$(awk -v a="$m0" -v b="$m1" -v n="$USERS" 'BEGIN { printf "%.2f", (b - a) / n }')
+	R[kamailio.allocreg]=$(awk -v a="$a0" -v b="$a1" -v n="$USERS" 'BEGIN { printf "%.2f", (b - a) / n / 1024 }')
+	note "Kamailio: PSS ${m0} -> ${m1} KiB for $USERS bindings; shared memory in use +${R[kamailio.allocreg]} KiB/registration"
+	reg_args
+	sweep kamailio reg $REG_RATES
+
+	start_uas kam-uas ""
+	local uas=$UAS_WRAP
+	call_args
+	sweep kamailio call $CALL_RATES
+	rss_calls kamailio "$REMOTE" kam_shm
+	stop_pid "$uas"
+	stop_pid "$wrap"
+}
+
+# ------------------------------------------------------------ phase: Switchboard
+sb_metric() { # sb_metric NAME: sum of every series of NAME
+	curl -fsS -m 5 -H "Authorization: Bearer $SB_TOKEN" "http://$LOOP:$SB_HTTP_PORT/metrics" |
+		awk -v n="$1" '$1 == n || index($1, n "{") == 1 { s += $NF } END { printf "%.0f\n", s }'
+}
+sb_heap() { sb_metric go_memstats_heap_inuse_bytes; }
+sb_ports_rest() { sleep "$SB_PORT_WAIT"; }
+
+# PERF=1: sample the server with perf during a sweep (PERF_FREQ Hz, call graphs).
+PERF_PID=
+perf_start() { # perf_start NAME PID
+	[[ ${PERF:-0} == 1 ]] || return 0
+	command -v perf >/dev/null || { note "perf not found; PERF=1 ignored"; return 0; }
+	start_bg "$OUT/$1.perf.log" timeout -k 5 "$MAX_RUNTIME" perf record -F "${PERF_FREQ:-499}" -g -p "$2" -o "$OUT/$1.perf.data"
+	PERF_PID=$LAST_PID PERF_NAME=$1
+}
+perf_stop() {
+	[[ -n $PERF_PID ]] || return 0
+	stop_pid "$PERF_PID"
+	PERF_PID=
+	perf report -i "$OUT/$PERF_NAME.perf.data" --stdio --no-children --sort symbol --percent-limit 0.7 \
+		>"$OUT/$PERF_NAME.perf.txt" 2>/dev/null || true
+	perf report -i "$OUT/$PERF_NAME.perf.data" --stdio --children --sort symbol --percent-limit 3 -g none \
+		>"$OUT/$PERF_NAME.perf-children.txt" 2>/dev/null || true
+	note "perf profile: $OUT/$PERF_NAME.perf.txt (self), $OUT/$PERF_NAME.perf-children.txt (inclusive)"
+}
+
+phase_switchboard() {
+	local bin=${SB_BIN:-}
+	if [[ -z $bin ]]; then
+		bin=$OUT/switchboard
+		note "building Switchboard from $ROOT"
+		(cd "$ROOT" && go build -o "$bin" ./cmd/switchboard) || {
+			echo "bench: go build failed; set SB_BIN to a built binary" >&2
+			return 1
+		}
+	fi
+	SB_TOKEN=bench-$RANDOM$RANDOM
+	note "Switchboard $("$bin" version 2>/dev/null | head -1): log level $SB_LOG_LEVEL, rtp ports $SB_RTP_PORTS"
+	start_bg "$OUT/switchboard.log" timeout -k 10 "$MAX_RUNTIME" "$bin" serve --sip "$LOOP:$SB_PORT" \
+		--http "$LOOP:$SB_HTTP_PORT" --data "$OUT/sb-data" --admin-token "$SB_TOKEN" --rtp-ports "$SB_RTP_PORTS" \
+		--log-level "$SB_LOG_LEVEL"
+	local wrap=$LAST_PID pid i
+	pid=$(child_of "$wrap") || { echo "bench: switchboard did not start (see $OUT/switchboard.log)" >&2; return 1; }
+	for ((i = 0; i < 300; i++)); do
+		curl -fsS -m 1 "http://$LOOP:$SB_HTTP_PORT/healthz" >/dev/null 2>&1 && break
+		kill -0 "$pid" 2>/dev/null || { echo "bench: switchboard exited (see $OUT/switchboard.log)" >&2; return 1; }
+		sleep 0.1
+	done
+	SB_PID=$pid
+	TARGET_PIDS=("$pid")
+	local f t0=$SECONDS
+	for f in "$DATA"/tenants/*.yaml ${DR_TENANT_YAML:+"$DR_TENANT_YAML"}; do
+		"$bin" apply -f "$f" --server "http://$LOOP:$SB_HTTP_PORT" --token "$SB_TOKEN" >>"$OUT/apply.log" 2>&1 || {
+			echo "bench: apply $f failed (see $OUT/apply.log)" >&2
+			return 1
+		}
+	done
+	note "Switchboard: provisioned $USERS users in $((SECONDS - t0)) s; memory $(mem_kb "$pid") KiB"
+	REMOTE=$LOOP:$SB_PORT
+
+	local m0 m1 h0 h1
+	m0=$(mem_kb "$pid")
+	h0=$(sb_metric go_memstats_heap_inuse_bytes)
+	fill switchboard "$REMOTE"
+	sleep "$MEM_SETTLE"
+	m1=$(mem_kb "$pid")
+	h1=$(sb_metric go_memstats_heap_inuse_bytes)
+	R[switchboard.rssreg]=$(awk -v a="$m0" -v b="$m1" -v n="$USERS" 'BEGIN { printf "%.2f", (b - a) / n }')
+	R[switchboard.allocreg]=$(awk -v a="$h0" -v b="$h1" -v n="$USERS" 'BEGIN { printf "%.2f", (b - a) / n / 1024 }')
+	note "Switchboard: memory ${m0} -> ${m1} KiB for $USERS bindings, ${MEM_SETTLE} s after the last; Go heap in use +${R[switchboard.allocreg]} KiB/registration (registrations now $(sb_metric switchboard_registrations))"
+	reg_args
+	perf_start sb-reg "$pid"
+	sweep switchboard reg $REG_RATES
+	perf_stop
+
+	# The callee registers itself in the user profile; in the dr profile it is
+	# the SBC the voice route points at (127.0.0.1:$UAS_PORT), unregistered.
+	local callee_reg=$REMOTE
+	[[ $CALL_PROFILE == dr ]] && callee_reg=
+	start_uas sb-uas "$callee_reg"
+	local uas=$UAS_WRAP
+	call_args
+	perf_start sb-call "$pid"
+	AFTER_STEP=sb_ports_rest sweep switchboard call $CALL_RATES
+	perf_stop
+	rss_calls switchboard "$REMOTE" sb_heap
+	sb_ports_rest
+	stop_pid "$uas"
+
+	# Relay: concurrent G.711 calls, RTP streamed by the caller and echoed by the callee.
+	note "Switchboard relay: $RELAY_CALLS concurrent G.711 calls for ${RELAY_SECS} s"
+	start_uas sb-uas-rtp "$callee_reg" -rtp_echo
+	uas=$UAS_WRAP
+	local dir=$OUT/switchboard-relay p0 p1 c0 c1 rc b0 b1 t0b t1b ramp=2 rate
+	rate=$(((RELAY_CALLS + ramp - 1) / ramp))
+	wait_quiet
+	p0=$(sb_metric switchboard_media_packets_total)
+	c0=$(cpu_ticks "$pid")
+	read -r b0 t0b < <(box_ticks)
+	if sipp_run "$dir" $((RELAY_SECS + ramp + 40)) -sf "$SC/uac_rtp.xml" -inf "$DATA/callers.csv" -p "$UAC_PORT" \
+		-mi "$LOOP" -mp "$UAC_MEDIA_PORT" -auth_uri "$CALL_TARGET@$DOMAIN1" -d $((RELAY_SECS * 1000)) \
+		-key rtp_stream "$DATA/silence.pcmu,-1,0" -r "$rate" -rp 1000 -m "$RELAY_CALLS" -l "$RELAY_CALLS" \
+		-recv_timeout 10000 "$REMOTE"; then rc=0; else rc=$?; fi
+	c1=$(cpu_ticks "$pid")
+	read -r b1 t1b < <(box_ticks)
+	p1=$(sb_metric switchboard_media_packets_total)
+	stop_pid "$uas"
+	R[switchboard.relay.pkts]=$((p1 - p0))
+	R[switchboard.relay.pps]=$(awk -v p=$((p1 - p0)) -v s="$RELAY_SECS" 'BEGIN { printf "%.0f", p / s }')
+	R[switchboard.relay.cpu]=$(awk -v d=$((c1 - c0)) -v hz="$CLK_TCK" -v p=$((p1 - p0)) 'BEGIN { printf "%.2f", p ? d * 1e6 / hz / p : 0 }')
+	R[switchboard.relay.percore]=$(awk -v c="${R[switchboard.relay.cpu]}" 'BEGIN { printf "%.0f", (c > 0 ? 1e6 / c : 0) }')
+	R[switchboard.relay.box]=$(awk -v b=$((b1 - b0)) -v t=$((t1b - t0b)) 'BEGIN { printf "%.0f", t ? 100 * b / t : 0 }')
+	note "Switchboard relay: $((p1 - p0)) packets (calls ok $(stat_col "$dir/stat.csv" 'SuccessfulCall(C)'), failed $(stat_col "$dir/stat.csv" 'FailedCall(C)'), rc $rc): ${R[switchboard.relay.pps]} pkt/s, ${R[switchboard.relay.cpu]} CPU-us/pkt, box ${R[switchboard.relay.box]}% busy"
+	stop_pid "$wrap"
+}
+
+T_START=$SECONDS
+for ph in $PHASES; do
+	case $ph in
+	sipp) phase_sipp ;;
+	kamailio) phase_kamailio ;;
+	switchboard) phase_switchboard ;;
+	*) echo "bench: unknown phase $ph" >&2; exit 2 ;;
+	esac
+done
+
+# ------------------------------------------------------------ table
+g() { echo "${R[$1]:-}"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || a == "-" || b == "-" || b + 0 == 0) print "-"; else printf "%.2f", a / b }'; }
+# common_rate SYS1 SYS2 KIND: the highest rate both passed (CPU comparison)
+common_rate() {
+	local r best=
+	for r in $(g "$1.$3.passed"); do
+		[[ " $(g "$2.$3.passed") " == *" $r "* ]] || continue
+		[[ -z $best ]] || ((r > best)) && best=$r
+	done
+	echo "$best"
+}
+# half_rate SYS1 SYS2 KIND: the passed rate nearest below half the lower maximum
+half_rate() {
+	local lim r best=
+	lim=$(awk -v a="$(g "$1.$3.max")" -v b="$(g "$2.$3.max")" 'BEGIN { m = a < b ? a : b; print m / 2 }')
+	for r in $(g "$1.$3.passed"); do
+		[[ " $(g "$2.$3.passed") " == *" $r "* ]] || continue
+		awk -v r="$r" -v l="$lim" 'BEGIN { exit !(r <= l * 1.01) }' || continue
+		[[ -z $best ]] || ((r > best)) && best=$r
+	done
+	[[ -n $best ]] || best=$(common_rate "$1" "$2" "$3")
+	echo "$best"
+}
+row() { printf '| %-48s | %18s | %18s | %6s |\n' "$1" "$2" "$3" "$4"; }
+maxcell() { # maxcell SYS KIND: the max, marked when the harness capped it
+	local v
+	v=$(g "$1.$2.max")
+	[[ -n $v ]] || { echo "-"; return; }
+	[[ -n $(g "$1.$2.harness") ]] && v="≥$v (SIPp)"
+	echo "$v"
+}
+SBL="Switchboard"
+[[ $CALL_PROFILE == user ]] && CALLS_LABEL="calls/s, 0 failures [SB: user→user (DR not yet landed)]" || CALLS_LABEL="calls/s, 0 failures [SB: user→SBC via DR]"
+rr=$(common_rate switchboard kamailio reg)
+rh=$(half_rate switchboard kamailio reg)
+cr=$(common_rate switchboard kamailio call)
+ch=$(half_rate switchboard kamailio call)
+{
+	echo
+	echo "Switchboard vs Kamailio on $(nproc) cores (${IDLE_BUSY}% busy before the run), SIPp $("$SIPP" -v 2>/dev/null | awk '/SIPp v/ { print $2 }'), $(date -u +%Y-%m-%dT%H:%MZ), $((SECONDS - T_START)) s"
+	echo
+	row "figure" "$SBL" "Kamailio" "ratio"
+	row "------" "---" "---" "---"
+	row "REGISTER/s with digest, 0 failures, <1% retr" "$(maxcell switchboard reg)" "$(maxcell kamailio reg)" "$(ratio "$(g switchboard.reg.max)" "$(g kamailio.reg.max)")"
+	row "CPU-µs per registration (at ${rr:-?}/s)" "$(g "switchboard.reg.cpu.$rr")" "$(g "kamailio.reg.cpu.$rr")" "$(ratio "$(g "switchboard.reg.cpu.$rr")" "$(g "kamailio.reg.cpu.$rr")")"
+	row "REGISTER p50 / p99 ms (at ${rh:-?}/s)" "$(g "switchboard.reg.p50.$rh") / $(g "switchboard.reg.p99.$rh")" "$(g "kamailio.reg.p50.$rh") / $(g "kamailio.reg.p99.$rh")" "-"
+	row "memory KiB per registration: PSS ($USERS bindings)" "$(g switchboard.rssreg)" "$(g kamailio.rssreg)" "$(ratio "$(g switchboard.rssreg)" "$(g kamailio.rssreg)")"
+	row "  allocated: Go heap in use / Kamailio shm" "$(g switchboard.allocreg)" "$(g kamailio.allocreg)" "$(ratio "$(g switchboard.allocreg)" "$(g kamailio.allocreg)")"
+	row "$CALLS_LABEL" "$(maxcell switchboard call)" "$(maxcell kamailio call)" "$(ratio "$(g switchboard.call.max)" "$(g kamailio.call.max)")"
+	row "CPU-µs per call (at ${cr:-?}/s)" "$(g "switchboard.call.cpu.$cr")" "$(g "kamailio.call.cpu.$cr")" "$(ratio "$(g "switchboard.call.cpu.$cr")" "$(g "kamailio.call.cpu.$cr")")"
+	row "INVITE→200 p50 / p99 ms (at ${ch:-?}/s)" "$(g "switchboard.call.p50.$ch") / $(g "switchboard.call.p99.$ch")" "$(g "kamailio.call.p50.$ch") / $(g "kamailio.call.p99.$ch")" "-"
+	row "memory KiB per active call: PSS ($RSS_CALLS calls)" "$(g switchboard.rsscall)" "$(g kamailio.rsscall)" "$(ratio "$(g switchboard.rsscall)" "$(g kamailio.rsscall)")"
+	row "  allocated: Go heap in use / Kamailio shm" "$(g switchboard.alloccall)" "$(g kamailio.alloccall)" "$(ratio "$(g switchboard.alloccall)" "$(g kamailio.alloccall)")"
+	row "relay: packets/s forwarded ($RELAY_CALLS G.711 calls)" "$(g switchboard.relay.pps)" "n/a (no rtpengine)" "-"
+	row "relay: CPU-µs per packet / packets/s per core" "$(g switchboard.relay.cpu) / $(g switchboard.relay.percore)" "n/a" "-"
+	row "SIPp ceiling: REGISTER/s (mock registrar)" "$(maxcell sipp reg)" "" ""
+	row "SIPp ceiling: calls/s UAC→UAS" "$(maxcell sipp call)" "" ""
+	echo
+	echo "Memory is PSS (Kamailio: summed over its processes). CPU is utime+stime of the server's processes."
+	echo "Steps: $STEPS    logs: $OUT"
+} | tee "$OUT/table.md"

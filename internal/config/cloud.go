@@ -1,0 +1,80 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// Cloud makes the node an edge of a cloud node (hybrid, PRODUCT.md §5): it
+// pulls its tenant's configuration from the cloud's API, keeps a SIP trunk
+// with the cloud, and runs on its own (survivable) while the cloud is out
+// of reach. Without it the node is a cloud or standalone node. The keys are
+// a contract, documented in docs/topologies/hybrid-edge.md:
+//
+//	cloud:
+//	  api: https://cloud.example.net:8443   # the cloud node's API
+//	  sip: cloud.example.net:5061           # the cloud node's SIP address for the trunk
+//	  tenant: contoso
+//	  edge: redmond                         # this edge's name in the tenant document
+//	  token: "..."                          # switchboard tokens create --tenant contoso --edge redmond
+//
+// The trunk runs over UDP from the node's SIP socket (labs; see the ADR
+// 0003 for TLS).
+type Cloud struct {
+	API    string `yaml:"api" json:"api"`
+	SIP    string `yaml:"sip" json:"sip"`
+	Tenant string `yaml:"tenant" json:"tenant"`
+	Edge   string `yaml:"edge" json:"edge"`
+	Token  string `yaml:"token" json:"-"`
+}
+
+// EnvCloudToken names the environment variable that sets cloud.token (it
+// overrides the file, so the secret need not be written there).
+const EnvCloudToken = "SWITCHBOARD_CLOUD_TOKEN"
+
+// validate returns every problem of the cloud section, each as
+// "cloud.key: message"; a nil section (not an edge) has none.
+func (c *Cloud) validate() []error {
+	if c == nil {
+		return nil
+	}
+	var errs []error
+	u, err := url.Parse(c.API)
+	switch {
+	case strings.TrimSpace(c.API) == "":
+		errs = append(errs, errors.New("cloud.api: must be the cloud node's API URL, e.g. https://cloud.example.net:8443"))
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		errs = append(errs, fmt.Errorf("cloud.api: %q is not an http:// or https:// URL", c.API))
+	}
+	if strings.TrimSpace(c.SIP) == "" {
+		errs = append(errs, errors.New("cloud.sip: must be the cloud node's SIP address, HOST:PORT"))
+	} else if err := checkHostPort(c.SIP); err != nil {
+		errs = append(errs, fmt.Errorf("cloud.sip: %w", err))
+	}
+	for _, f := range []struct{ key, value, what string }{
+		{"tenant", c.Tenant, "the tenant this edge serves"},
+		{"edge", c.Edge, "this edge's name in the tenant document"},
+		{"token", c.Token, "an edge token (switchboard tokens create --tenant T --edge E)"},
+	} {
+		if strings.TrimSpace(f.value) == "" {
+			errs = append(errs, fmt.Errorf("cloud.%s: must be set: %s", f.key, f.what))
+		}
+	}
+	if strings.EqualFold(strings.TrimSpace(c.Edge), "online") {
+		errs = append(errs, errors.New(`cloud.edge: "online" names the cloud, not an edge`))
+	}
+	return errs
+}
+
+// applyEnv sets cloud.token from the environment, when there is a
+// cloud section.
+func (c *Cloud) applyEnv(getenv func(string) string) {
+	if c == nil {
+		return
+	}
+	if v := getenv(EnvCloudToken); v != "" {
+		c.Token = v
+	}
+}

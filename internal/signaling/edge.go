@@ -1,0 +1,139 @@
+package signaling
+
+import (
+	"context"
+	"net"
+	"strconv"
+	"strings"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-pbx/switchboard/internal/callctl"
+	"github.com/switchboard-pbx/switchboard/internal/pbx"
+)
+
+// Hybrid is what signaling asks of a cloud–edge deployment (issue 6): which
+// requests come from the other node over the trunk (no digest: the peer is
+// identified by its address, like a lab SBC), and where a user's phone must
+// register. The composition root implements it; nil means a single node.
+type Hybrid interface {
+	// Peer returns the node a request from ip:port over transport came from.
+	Peer(ip string, port int, transport string) (HybridPeer, bool)
+	// RegisterAt returns "" when u registers here, else the HOST:PORT of
+	// their home node, where their phone is redirected (302).
+	RegisterAt(u *pbx.User) string
+}
+
+// HybridPeer is another node of the deployment.
+type HybridPeer struct {
+	Key    string // call control's FromTrunk for its calls ("cloud", "edge:contoso/redmond")
+	Tenant string // the tenant whose calls it carries
+}
+
+// peerOf returns the node that sent req, if it is one.
+func (s *Server) peerOf(req *sip.Request) (HybridPeer, bool) {
+	if s.deps.Hybrid == nil {
+		return HybridPeer{}, false
+	}
+	host, portStr, err := net.SplitHostPort(req.Source())
+	if err != nil {
+		return HybridPeer{}, false
+	}
+	port, _ := strconv.Atoi(portStr)
+	return s.deps.Hybrid.Peer(host, port, strings.ToLower(req.Transport()))
+}
+
+// handlePeerInvite serves an INVITE from the other node of the deployment
+// and reports whether req was one. Its Request-URI names the callee
+// (user@domain) or, for a PSTN call relayed to a gateway of this node,
+// number@gateway-fqdn; its From is the caller, a user of the shared
+// directory or a PSTN number.
+func (s *Server) handlePeerInvite(req *sip.Request, tx sip.ServerTransaction) bool {
+	p, ok := s.peerOf(req)
+	if !ok {
+		return false
+	}
+	user := req.Recipient.User
+	if user == "" {
+		s.respond(req, tx, 404, "Not Found")
+		return true
+	}
+	ir := callctl.InviteRequest{Tenant: p.Tenant, FromTrunk: p.Key,
+		Target: user + "@" + strings.ToLower(req.Recipient.Host)}
+	from := req.From()
+	if u, ok := s.deps.Directory().User(aorOf(from.Address)); ok && u.Tenant == p.Tenant {
+		ir.Caller = u
+	} else {
+		ir.From = callctl.Identity{Name: from.DisplayName, User: from.Address.User, Host: from.Address.Host}
+	}
+	s.serveInvite(req, tx, ir)
+	return true
+}
+
+// redirectRegister answers an authenticated REGISTER of a user homed on
+// another node with 302 and the Contact of that node, and reports whether
+// it did.
+func (s *Server) redirectRegister(req *sip.Request, tx sip.ServerTransaction, u *pbx.User) bool {
+	if s.deps.Hybrid == nil || removesOnly(req) {
+		return false
+	}
+	home := s.deps.Hybrid.RegisterAt(u)
+	if home == "" {
+		return false
+	}
+	s.hook("redirect")
+	s.log.Info("register redirected to the user's home", "user", u.SIPAddress, "home", home)
+	s.respond(req, tx, 302, "Moved Temporarily",
+		sip.NewHeader("Contact", "<sip:"+u.Username()+"@"+home+">"))
+	return true
+}
+
+// removesOnly says whether a REGISTER only removes bindings (Expires: 0,
+// Contact: *, or every contact with expires=0): a phone leaving its old
+// home after a move may still do that there.
+func removesOnly(req *sip.Request) bool {
+	header := -1
+	if h := req.GetHeader("Expires"); h != nil {
+		if v, err := strconv.Atoi(strings.TrimSpace(h.Value())); err == nil {
+			header = v
+		}
+	}
+	contacts := req.GetHeaders("Contact")
+	if len(contacts) == 0 {
+		return true // a query
+	}
+	for _, h := range contacts {
+		ch, ok := h.(*sip.ContactHeader)
+		if !ok {
+			return false
+		}
+		if ch.Address.Wildcard {
+			continue
+		}
+		v, ok := ch.Params.Get("expires")
+		if !ok && header != 0 || ok && strings.TrimSpace(v) != "0" {
+			return false
+		}
+	}
+	return true
+}
+
+// ProbePeer sends one OPTIONS to another node of the deployment at addr
+// (HOST:PORT, UDP) and returns once it answered or ctx ended: the edge's
+// trunk keepalive towards the cloud.
+func (s *Server) ProbePeer(ctx context.Context, addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	uri := sip.Uri{Scheme: "sip", Host: host}
+	r := sip.NewRequest(sip.OPTIONS, uri)
+	r.AppendHeader(&sip.ToHeader{Address: uri, Params: sip.NewParams()})
+	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: "edge", Host: s.host}, Params: sip.NewParams()}
+	from.Params.Add("tag", sip.GenerateTagN(12))
+	r.AppendHeader(from)
+	r.AppendHeader(s.contact("UDP"))
+	s.route(r, "UDP", addr)
+	_, err = s.cli.Do(ctx, r)
+	return err
+}

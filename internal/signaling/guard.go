@@ -1,0 +1,510 @@
+package signaling
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+)
+
+// GuardConfig tunes the bans of the request guard. Zero values take the
+// defaults; a negative count turns that protection off.
+type GuardConfig struct {
+	// Brute force: AuthFailures failed digest challenges from one source
+	// IP for one user within AuthWindow ban that IP for AuthBan.
+	AuthFailures int           // default 5
+	AuthWindow   time.Duration // default 60 s
+	AuthBan      time.Duration // default 300 s
+
+	// Flood: more than FloodPackets messages (UDP datagrams, TCP reads)
+	// from one source IP within FloodWindow ban it for FloodBan. Off by
+	// default: every SBC and carrier must be in Allow first.
+	FloodPackets int           // default 0: off
+	FloodWindow  time.Duration // default 2 s
+	FloodBan     time.Duration // default 300 s
+
+	// Allow lists the sources never limited nor banned.
+	Allow []netip.Prefix
+}
+
+func (c GuardConfig) withDefaults() GuardConfig {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	if c.AuthFailures == 0 {
+		c.AuthFailures = 5
+	}
+	def(&c.AuthWindow, time.Minute)
+	def(&c.AuthBan, 5*time.Minute)
+	def(&c.FloodWindow, 2*time.Second)
+	def(&c.FloodBan, 5*time.Minute)
+	return c
+}
+
+// guardTableMax bounds each table of the guard: past it new sources are
+// not tracked (fail open) until a sweep frees room, so a spoofed-source
+// flood cannot exhaust memory.
+const guardTableMax = 1 << 16
+
+// guard holds the per-source state of the bans. Banned sources are
+// dropped before parsing (readFilter) and, should one get through, before
+// any handler (guarded). Safe for concurrent use.
+type guard struct {
+	cfg GuardConfig
+	now func() time.Time
+	log *slog.Logger
+
+	mu        sync.Mutex
+	bans      map[netip.Addr]time.Time // source → banned until
+	failures  map[failKey][]time.Time  // recent failed challenges
+	flood     map[netip.Addr]*floodWindow
+	lastSweep time.Time
+}
+
+type failKey struct {
+	ip   netip.Addr
+	user string
+}
+
+type floodWindow struct {
+	start time.Time
+	n     int
+}
+
+func newGuard(cfg GuardConfig, log *slog.Logger, now func() time.Time) *guard {
+	if now == nil {
+		now = time.Now
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &guard{cfg: cfg.withDefaults(), now: now, log: log, bans: map[netip.Addr]time.Time{},
+		failures: map[failKey][]time.Time{}, flood: map[netip.Addr]*floodWindow{}}
+}
+
+// installGuard gives the server its guard (cfg.Guard, the real clock) and
+// returns the option that puts the guard's read filter in sipgo's
+// transport layer.
+func (s *Server) installGuard() sipgo.UserAgentOption {
+	s.guard = newGuard(s.cfg.Guard, s.log, time.Now)
+	return sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerReadFilter(s.guard.readFilter))
+}
+
+// errBanned closes a TCP connection from a banned source.
+var errBanned = errors.New("source banned")
+
+// readFilter sees every datagram and every TCP read before sipgo parses
+// it: a banned source's bytes are dropped (a TCP connection is closed),
+// and the flood counter runs. It must never return an error for UDP:
+// sipgo would stop reading the listener.
+func (g *guard) readFilter(info sip.TransportReadProps, data []byte) ([]byte, error) {
+	ip := addrIP(info.RemoteAddr)
+	if !ip.IsValid() || g.allowed(ip) {
+		return data, nil
+	}
+	if g.banned(ip) || g.flooding(ip) {
+		if sip.IsReliable(info.Transport) {
+			return nil, errBanned
+		}
+		return nil, nil
+	}
+	return data, nil
+}
+
+func (g *guard) allowed(ip netip.Addr) bool {
+	for _, p := range g.cfg.Allow {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// banned says whether ip is banned now.
+func (g *guard) banned(ip netip.Addr) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	until, ok := g.bans[ip]
+	if !ok {
+		return false
+	}
+	if g.now().Before(until) {
+		return true
+	}
+	delete(g.bans, ip)
+	return false
+}
+
+// flooding counts one message from ip and bans it when it passes the
+// limit.
+func (g *guard) flooding(ip netip.Addr) bool {
+	if g.cfg.FloodPackets <= 0 {
+		return false
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	now := g.now()
+	g.sweepLocked(now)
+	w := g.flood[ip]
+	if w == nil {
+		if len(g.flood) >= guardTableMax {
+			return false
+		}
+		w = &floodWindow{start: now}
+		g.flood[ip] = w
+	}
+	if now.Sub(w.start) >= g.cfg.FloodWindow {
+		w.start, w.n = now, 0
+	}
+	w.n++
+	if w.n <= g.cfg.FloodPackets {
+		return false
+	}
+	delete(g.flood, ip)
+	g.banLocked(ip, now, g.cfg.FloodBan, "flood", "", fmt.Sprintf("more than %d messages in %v", g.cfg.FloodPackets, g.cfg.FloodWindow))
+	return true
+}
+
+// authFailed records a failed challenge of user from ip and bans ip when
+// it is the AuthFailures-th within AuthWindow.
+func (g *guard) authFailed(ip netip.Addr, user string) {
+	if g.cfg.AuthFailures < 0 || !ip.IsValid() || g.allowed(ip) {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	now := g.now()
+	g.sweepLocked(now)
+	k := failKey{ip, user}
+	recent := g.failures[k]
+	if recent == nil && len(g.failures) >= guardTableMax {
+		return
+	}
+	recent = append(recentSince(recent, now.Add(-g.cfg.AuthWindow)), now)
+	if len(recent) < g.cfg.AuthFailures {
+		g.failures[k] = recent
+		return
+	}
+	delete(g.failures, k)
+	g.banLocked(ip, now, g.cfg.AuthBan, "brute-force", user,
+		fmt.Sprintf("%d failed challenges in %v", len(recent), g.cfg.AuthWindow))
+}
+
+// recentSince drops the times before since, in place.
+func recentSince(ts []time.Time, since time.Time) []time.Time {
+	i := 0
+	for i < len(ts) && ts[i].Before(since) {
+		i++
+	}
+	return append(ts[:0], ts[i:]...)
+}
+
+func (g *guard) banLocked(ip netip.Addr, now time.Time, d time.Duration, kind, user, why string) {
+	if len(g.bans) >= guardTableMax {
+		g.log.Warn("security event", "event", "ban-table-full", "source", ip.String(), "user", user, "method", "", "reason", why)
+		return
+	}
+	g.bans[ip] = now.Add(d)
+	// The one log line per ban, in the stable security event format.
+	g.log.Warn("security event", "event", "ban", "source", ip.String(), "user", user, "method", "",
+		"reason", kind+": "+why, "ban_seconds", int(d/time.Second))
+}
+
+// sweepLocked forgets expired state, at most every few seconds.
+func (g *guard) sweepLocked(now time.Time) {
+	if now.Sub(g.lastSweep) < 5*time.Second {
+		return
+	}
+	g.lastSweep = now
+	for ip, until := range g.bans {
+		if !now.Before(until) {
+			delete(g.bans, ip)
+		}
+	}
+	for k, ts := range g.failures {
+		if ts = recentSince(ts, now.Add(-g.cfg.AuthWindow)); len(ts) == 0 {
+			delete(g.failures, k)
+		} else {
+			g.failures[k] = ts
+		}
+	}
+	for ip, w := range g.flood {
+		if now.Sub(w.start) >= g.cfg.FloodWindow {
+			delete(g.flood, ip)
+		}
+	}
+}
+
+func addrIP(a net.Addr) netip.Addr {
+	switch a := a.(type) {
+	case *net.UDPAddr:
+		ip, _ := netip.AddrFromSlice(a.IP)
+		return ip.Unmap()
+	case *net.TCPAddr:
+		ip, _ := netip.AddrFromSlice(a.IP)
+		return ip.Unmap()
+	case nil:
+		return netip.Addr{}
+	}
+	return sourceIP(a.String())
+}
+
+// sourceIP is the IP of a host:port source address.
+func sourceIP(hostport string) netip.Addr {
+	ap, err := netip.ParseAddrPort(hostport)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
+}
+
+// guarded wraps a handler with the request guard: a banned source is
+// dropped; then the checks RFC 3261 §8.2 asks of a UAS before any business
+// logic, for what sipgo's parser lets through (RFC 4475 §3 says how each
+// malformed message is answered). The checks depend on the message alone,
+// never on whether a user exists, so they run before digest
+// authentication without helping anyone enumerate accounts.
+func (s *Server) guarded(h sipgo.RequestHandler) sipgo.RequestHandler {
+	return func(req *sip.Request, tx sip.ServerTransaction) {
+		ip := sourceIP(req.Source())
+		if s.guard.banned(ip) {
+			return // silently: the transaction ends unanswered
+		}
+		if tx != nil {
+			w := &watchedTx{ServerTransaction: tx, s: s, req: req, ip: ip}
+			if !sip.IsReliable(req.Transport()) {
+				w.dest = req.Source()
+			}
+			tx = w
+		}
+		if rej := checkRequest(req); rej != nil {
+			s.securityEvent("bad-request", req, "", rej.why)
+			s.reject(req, tx, rej)
+			return
+		}
+		h(req, tx)
+	}
+}
+
+// watchedTx is the transaction the handlers answer through. For UDP it
+// sends every response back to the address and port the request came
+// from, as if the Via had rport (RFC 3581): a cloud PBX's phones sit behind
+// NAT, where the Via's sent-by is unreachable, and a response must never
+// be aimed at a port the request did not come from (Asterisk's
+// force_rport, on by default); retransmissions reuse the message, so they
+// follow it. It also tells the guard about failed challenges: a 401/407
+// to a request that carried credentials, unless stale=true.
+type watchedTx struct {
+	sip.ServerTransaction
+	s    *Server
+	req  *sip.Request
+	ip   netip.Addr
+	dest string // "" keeps sipgo's choice (TCP: the connection)
+}
+
+func (t *watchedTx) Respond(res *sip.Response) error {
+	if t.dest != "" {
+		res.SetDestination(t.dest)
+	}
+	if failedChallenge(t.req, res) {
+		user := ""
+		if t.req.Method == sip.REGISTER {
+			if to := t.req.To(); to != nil {
+				user = aorOf(to.Address)
+			}
+		} else if from := t.req.From(); from != nil {
+			user = aorOf(from.Address)
+		}
+		t.s.guard.authFailed(t.ip, user)
+	}
+	return t.ServerTransaction.Respond(res)
+}
+
+// failedChallenge: res challenges credentials req carried, and not only
+// because the nonce was stale.
+func failedChallenge(req *sip.Request, res *sip.Response) bool {
+	var creds, chal string
+	switch res.StatusCode {
+	case 401:
+		creds, chal = "Authorization", "WWW-Authenticate"
+	case 407:
+		creds, chal = "Proxy-Authorization", "Proxy-Authenticate"
+	default:
+		return false
+	}
+	if req.GetHeader(creds) == nil {
+		return false
+	}
+	for _, h := range res.GetHeaders(chal) {
+		if strings.Contains(strings.ToLower(h.Value()), "stale=true") {
+			return false
+		}
+	}
+	return true
+}
+
+// rejection is the answer to a request the guard refuses.
+type rejection struct {
+	code   int
+	reason string
+	hdrs   []sip.Header
+	why    string // for the log, never sent
+}
+
+func reject(code int, why string, hdrs ...sip.Header) *rejection {
+	reason := reasonFor(code)
+	if code == 406 { // not in the shared table (status.go)
+		reason = "Not Acceptable"
+	}
+	return &rejection{code: code, reason: reason, hdrs: hdrs, why: why}
+}
+
+// singleValued are the headers RFC 3261 §20 allows once per request; a
+// second copy makes the request ambiguous (RFC 4475 multi01, mcl01).
+var singleValued = [...]string{"From", "To", "Call-ID", "CSeq", "Max-Forwards", "Content-Length", "Content-Type"}
+
+// checkRequest returns why req must be refused, or nil. The order follows
+// RFC 3261 §8.2: version, syntax, Request-URI, loops, extensions, content.
+// An ACK is never answered: it always passes.
+func checkRequest(req *sip.Request) *rejection {
+	if req.IsAck() {
+		return nil
+	}
+	if req.SipVersion != "SIP/2.0" { // RFC 3261 §8.1.1.2; RFC 4475 badvers
+		return reject(505, "sip version "+req.SipVersion)
+	}
+	// Mandatory headers (RFC 3261 §8.1.1; RFC 4475 insuf).
+	if req.Via() == nil || req.From() == nil || req.To() == nil || req.CallID() == nil || req.CSeq() == nil {
+		return reject(400, "missing mandatory header")
+	}
+	for _, name := range singleValued {
+		if len(req.GetHeaders(name)) > 1 {
+			return reject(400, "repeated "+name)
+		}
+	}
+	// CSeq names the request's method (RFC 3261 §8.1.1.5; RFC 4475 mismatch01/02).
+	if !strings.EqualFold(string(req.CSeq().MethodName), string(req.Method)) {
+		return reject(400, "cseq method mismatch")
+	}
+	switch strings.ToLower(req.Recipient.Scheme) { // RFC 3261 §8.2.2.1; RFC 4475 unkscm
+	case "sip", "sips", "tel":
+	default:
+		return reject(416, "request-uri scheme "+req.Recipient.Scheme)
+	}
+	if req.IsCancel() {
+		return nil // hop by hop: Max-Forwards and Require do not apply
+	}
+	if rej := checkMaxForwards(req); rej != nil {
+		return rej
+	}
+	if unsupported := unsupportedRequire(req); len(unsupported) > 0 { // RFC 3261 §8.2.2.3; RFC 4475 bext01
+		return reject(420, "require "+strings.Join(unsupported, ","),
+			sip.NewHeader("Unsupported", strings.Join(unsupported, ", ")))
+	}
+	if req.IsInvite() {
+		return checkInviteContent(req)
+	}
+	return nil
+}
+
+// checkMaxForwards answers 483 to a request with Max-Forwards: 0 that we
+// would pass on towards a user (RFC 3261 §16.3; RFC 4475 zeromf). The B2BUA
+// starts each outgoing leg afresh, so this is where a loop through it
+// stops. A request we answer as the endpoint — a REGISTER, a request to
+// the server itself (no user part, e.g. an SBC's OPTIONS ping) or one
+// inside a dialog — is processed as if the value were positive.
+func checkMaxForwards(req *sip.Request) *rejection {
+	mf := req.MaxForwards()
+	if mf == nil || *mf > 0 || req.Method == sip.REGISTER || req.Recipient.User == "" {
+		return nil
+	}
+	if to := req.To(); to != nil && to.Params.Has("tag") {
+		return nil
+	}
+	return reject(483, "max-forwards 0")
+}
+
+// optionSupported says whether we implement a SIP extension (option tag)
+// a request may Require. None yet: RFC 4028 "timer" joins with session
+// timers.
+func optionSupported(tag string) bool {
+	_ = tag
+	return false
+}
+
+// unsupportedRequire lists the option tags of the Require headers we do
+// not implement, in the order given.
+func unsupportedRequire(req *sip.Request) []string {
+	var out []string
+	for _, h := range req.GetHeaders("Require") {
+		for _, tag := range strings.Split(h.Value(), ",") {
+			if tag = strings.TrimSpace(tag); tag != "" && !optionSupported(tag) {
+				out = append(out, tag)
+			}
+		}
+	}
+	return out
+}
+
+// checkInviteContent refuses an INVITE whose body is not SDP (415, RFC 3261
+// §8.2.3; RFC 4475 invut) or that accepts no SDP in answer (406, RFC 4475
+// sdp01). Multipart bodies are not taken apart: they are refused too.
+func checkInviteContent(req *sip.Request) *rejection {
+	accept := sip.NewHeader("Accept", "application/sdp")
+	if len(req.Body()) > 0 {
+		if ct := req.ContentType(); ct != nil && mediaType(ct.Value()) != "application/sdp" {
+			return reject(415, "content-type "+mediaType(ct.Value()), accept)
+		}
+	}
+	var listed, sdp bool
+	for _, h := range req.GetHeaders("Accept") {
+		for _, t := range strings.Split(h.Value(), ",") {
+			switch mediaType(t) {
+			case "":
+			case "application/sdp", "application/*", "*/*":
+				listed, sdp = true, true
+			default:
+				listed = true
+			}
+		}
+	}
+	if listed && !sdp {
+		return reject(406, "accept without application/sdp", accept)
+	}
+	return nil
+}
+
+// mediaType is the lowercased type/subtype of a media-range or
+// Content-Type value, without parameters.
+func mediaType(v string) string {
+	v, _, _ = strings.Cut(v, ";")
+	return strings.ToLower(strings.TrimSpace(v))
+}
+
+// reject answers req with rej. The response is always SIP/2.0, whatever
+// version the request claimed (a 505 must be readable).
+func (s *Server) reject(req *sip.Request, tx sip.ServerTransaction, rej *rejection) {
+	s.log.Debug("sip request refused", "status", rej.code, "why", rej.why,
+		"method", string(req.Method), "source", req.Source())
+	if tx == nil {
+		return
+	}
+	res := sip.NewResponseFromRequest(req, rej.code, rej.reason, nil)
+	res.SipVersion = "SIP/2.0"
+	for _, h := range rej.hdrs {
+		res.AppendHeader(h)
+	}
+	res.AppendHeader(sip.NewHeader("Server", s.cfg.UserAgent))
+	if err := tx.Respond(res); err != nil {
+		s.log.Debug("respond", "err", err, "status", rej.code)
+	}
+}

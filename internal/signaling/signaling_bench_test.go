@@ -1,0 +1,166 @@
+package signaling
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-pbx/switchboard/internal/auth"
+	"github.com/switchboard-pbx/switchboard/internal/directory"
+	"github.com/switchboard-pbx/switchboard/internal/pbx"
+	"github.com/switchboard-pbx/switchboard/internal/registrar"
+	"github.com/switchboard-pbx/switchboard/internal/store/sqlite"
+)
+
+// benchTx is a server transaction that keeps the last response.
+type benchTx struct {
+	res  *sip.Response
+	done chan struct{}
+}
+
+func (t *benchTx) Terminate()                         {}
+func (t *benchTx) OnTerminate(sip.FnTxTerminate) bool { return true }
+func (t *benchTx) Done() <-chan struct{}              { return t.done }
+func (t *benchTx) Err() error                         { return nil }
+func (t *benchTx) Respond(res *sip.Response) error    { t.res = res; return nil }
+func (t *benchTx) Acks() <-chan *sip.Request          { return nil }
+func (t *benchTx) OnCancel(sip.FnTxCancel) bool       { return true }
+
+var _ sip.ServerTransaction = (*benchTx)(nil)
+
+type nopBindings struct{}
+
+func (nopBindings) SaveBinding(context.Context, pbx.Binding) error      { return nil }
+func (nopBindings) DeleteBinding(context.Context, string, string) error { return nil }
+func (nopBindings) Bindings(context.Context) ([]pbx.Binding, error)     { return nil, nil }
+
+func benchHex(s string) string {
+	h := md5.Sum([]byte(s))
+	return hex.EncodeToString(h[:])
+}
+
+const benchRealm = "bench1.example.com"
+
+func benchRegisterMsg(user string, cseq int, authz string) []byte {
+	var b strings.Builder
+	fmt.Fprintf(&b, "REGISTER sip:%s SIP/2.0\r\n", benchRealm)
+	fmt.Fprintf(&b, "Via: SIP/2.0/UDP 127.0.0.1:5072;branch=z9hG4bK-1234-%s-%d\r\n", user, cseq)
+	fmt.Fprintf(&b, "From: <sip:%s@%s>;tag=1234SIPpTag00%s\r\n", user, benchRealm, user)
+	fmt.Fprintf(&b, "To: <sip:%s@%s>\r\n", user, benchRealm)
+	fmt.Fprintf(&b, "Call-ID: %s-1234@127.0.0.1\r\n", user)
+	fmt.Fprintf(&b, "CSeq: %d REGISTER\r\n", cseq)
+	fmt.Fprintf(&b, "Contact: <sip:%s@127.0.0.1:5072;transport=UDP>\r\n", user)
+	if authz != "" {
+		fmt.Fprintf(&b, "Authorization: %s\r\n", authz)
+	}
+	b.WriteString("Max-Forwards: 70\r\nExpires: 3600\r\nUser-Agent: SIPp switchboard-bench\r\nContent-Length: 0\r\n\r\n")
+	return []byte(b.String())
+}
+
+// BenchmarkHandleRegister is Switchboard's whole REGISTER path above the
+// transaction layer, as SIPp drives it in bench/run.sh: parse REGISTER →
+// 401 with a fresh nonce; parse REGISTER with credentials → directory,
+// digest, registrar, store → 200 with the bindings. One op is one
+// registration (both requests). The sockets, sipgo's transaction layer and
+// its goroutines are not included.
+//
+// store=none is a store that keeps nothing (the registrar's memory only);
+// store=sqlite is the embedded store the server runs with.
+func BenchmarkHandleRegister(b *testing.B) {
+	b.Run("store=none", func(b *testing.B) { benchHandleRegister(b, nopBindings{}) })
+	b.Run("store=sqlite", func(b *testing.B) {
+		db, err := sqlite.Open(context.Background(), b.TempDir(), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = db.Close() })
+		benchHandleRegister(b, db)
+	})
+}
+
+func benchHandleRegister(b *testing.B, st registrar.Store) {
+	const users = 1000
+	var us []pbx.User
+	for i := 1; i <= users; i++ {
+		name := fmt.Sprintf("u%05d", i)
+		us = append(us, pbx.User{Tenant: "bench1", SIPAddress: name + "@" + benchRealm,
+			Credentials: []pbx.Credential{{Realm: benchRealm, Username: name, Algorithm: pbx.AlgMD5,
+				HA1: auth.HA1(pbx.AlgMD5, name, benchRealm, "pw-"+name)}}})
+	}
+	dir := directory.Build([]pbx.Tenant{{Name: "bench1", Domains: []string{benchRealm}}}, us)
+	nonces := auth.NewNonces([]byte("0123456789abcdef0123456789abcdef"), 5*time.Minute, time.Now)
+	s, err := New(Config{Listen: "127.0.0.1:5060"}, Deps{Directory: func() *directory.Directory { return dir },
+		Registrar: registrar.New(st, registrar.Config{}, nil, nil), Nonces: nonces})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = s.ua.Close() })
+
+	// Nonces are stateless and valid for 5 minutes: one serves every
+	// credentialed REGISTER, so the loop does no client-side hashing.
+	nonce := nonces.Issue()
+	first := make([][]byte, users)
+	second := make([][]byte, users)
+	for i := range users {
+		name := fmt.Sprintf("u%05d", i+1)
+		ha1 := benchHex(name + ":" + benchRealm + ":pw-" + name)
+		ha2 := benchHex("REGISTER:sip:" + benchRealm)
+		resp := benchHex(ha1 + ":" + nonce + ":00000001:6b8b4567:auth:" + ha2)
+		authz := fmt.Sprintf(`Digest username="%s",realm="%s",cnonce="6b8b4567",nc=00000001,qop=auth,uri="sip:%s",nonce="%s",response="%s",algorithm=MD5`,
+			name, benchRealm, benchRealm, nonce, resp)
+		first[i] = benchRegisterMsg(name, 1, "")
+		second[i] = benchRegisterMsg(name, 2, authz)
+	}
+	parse := func(raw []byte) *sip.Request {
+		m, err := sip.ParseMessage(raw)
+		if err != nil {
+			b.Fatal(err)
+		}
+		req := m.(*sip.Request)
+		req.SetSource("127.0.0.1:5072")
+		return req
+	}
+	// A new Call-ID per registration, as SIPp sends (the same Call-ID with
+	// the same CSeq would be refused as out of order).
+	callIDs := make([]sip.CallIDHeader, 1<<16)
+	for i := range callIDs {
+		callIDs[i] = sip.CallIDHeader(fmt.Sprintf("%d-1234@127.0.0.1", i))
+	}
+	tx := &benchTx{done: make(chan struct{})}
+	i := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		k := i % users
+		s.handleRegister(parse(first[k]), tx)
+		if tx.res == nil || tx.res.StatusCode != 401 {
+			b.Fatalf("first REGISTER: %v", tx.res)
+		}
+		tx.res = nil
+		req := parse(second[k])
+		*req.CallID() = callIDs[i%len(callIDs)]
+		s.handleRegister(req, tx)
+		if tx.res == nil || tx.res.StatusCode != 200 {
+			b.Fatalf("second REGISTER: %v", tx.res)
+		}
+		tx.res = nil
+		i++
+	}
+}
+
+// BenchmarkParseRegister is sipgo's parse of one REGISTER with credentials.
+func BenchmarkParseRegister(b *testing.B) {
+	raw := benchRegisterMsg("u00001", 2, `Digest username="u00001",realm="bench1.example.com",cnonce="6b8b4567",nc=00000001,qop=auth,uri="sip:bench1.example.com",nonce="bm9uY2U",response="0123456789abcdef0123456789abcdef",algorithm=MD5`)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(raw)))
+	for b.Loop() {
+		if _, err := sip.ParseMessage(raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,287 @@
+package e2e
+
+// Helpers of the hybrid tests (issue 6): a cloud and an edge, two
+// Switchboard processes on 127.0.0.1 with their own ports, joined by the
+// cloud–edge trunk (UDP, each identifying the other by address and port)
+// and the configuration sync (HTTP). SIPp phones register to either.
+
+import (
+	"bytes"
+	crand "crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+const carolPassword = "s3cret-Carol"
+
+// hybridDoc is contoso split between the cloud and edge redmond: alice is
+// homed online (1001), bob (1002) and carol (1003) on the edge. extra is
+// appended (gateways, routes...); users may carry a voice routing policy.
+func hybridDoc(edgeSIP, extra, policy string) string {
+	user := func(addr, name, pw, ext, line, home string) string {
+		s := fmt.Sprintf(`  - {sipAddress: %s, displayName: %s, password: %q, extension: "%s", lineUri: "%s", home: %s, usageLocation: US`,
+			addr, name, pw, ext, line, home)
+		if policy != "" {
+			s += ", enterpriseVoiceEnabled: true, voiceRoutingPolicy: " + policy
+		}
+		return s + "}\n"
+	}
+	return `tenant: contoso
+domains: [contoso.com]
+edges:
+  - {name: redmond, sipAddress: "` + edgeSIP + `"}
+` + extra + `users:
+` + user("alice@contoso.com", "Alice Smith", alicePassword, "1001", "+14255550101", "online") +
+		user("bob@contoso.com", "Bob Jones", bobPassword, "1002", "+14255550102", "redmond") +
+		user("carol@contoso.com", "Carol Diaz", carolPassword, "1003", "+14255550103", "redmond")
+}
+
+// hybridPair is a cloud and its edge.
+type hybridPair struct {
+	cloud, edge *server
+}
+
+// startHybrid starts the cloud, provisions doc(edgeSIP) there, creates the
+// edge's token with `tokens create --edge`, starts the edge with a config
+// file holding the cloud section (the documented contract) and waits
+// until both sides show the edge connected.
+func startHybrid(t *testing.T, doc func(edgeSIP string) string) hybridPair {
+	t.Helper()
+	cloud := startServer(t)
+	edgeSIP := net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
+	cloud.apply(t, doc(edgeSIP))
+	out, err := cloud.cli(t, "tokens", "create", "--tenant", "contoso", "--edge", "redmond")
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := strings.TrimSpace(string(out))
+	if !strings.HasPrefix(token, "sbt_") {
+		t.Fatalf("tokens create --edge printed %q", out)
+	}
+	cfg := filepath.Join(t.TempDir(), "edge.yaml")
+	yaml := fmt.Sprintf("cloud:\n  api: %s\n  sip: %s\n  tenant: contoso\n  edge: redmond\n  token: %q\n",
+		cloud.url(), cloud.SIP, token)
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	edge := startServerAt(t, edgeSIP, "--config", cfg)
+	p := hybridPair{cloud: cloud, edge: edge}
+	p.waitMode(t, "connected", 15*time.Second)
+	p.waitEdgeStatus(t, "connected", 15*time.Second)
+	return p
+}
+
+// startServerAt is startServerWith on a given SIP address (the edge's must
+// be in the tenant document before it starts).
+func startServerAt(t *testing.T, sip string, extra ...string) *server {
+	t.Helper()
+	bin := needServer(t)
+	dir := t.TempDir()
+	tok := make([]byte, 16)
+	if _, err := crand.Read(tok); err != nil {
+		t.Fatal(err)
+	}
+	s := &server{bin: bin, SIP: sip,
+		HTTP:     net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t))),
+		Data:     filepath.Join(dir, "data"),
+		Token:    hex.EncodeToString(tok),
+		RTPPorts: freeUDPRange(t, 2000),
+		Extra:    extra,
+	}
+	l, err := newProcLog(filepath.Join(dir, "server.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.log = l
+	t.Cleanup(func() {
+		if s.running() {
+			s.stop(t)
+		}
+		if s.log.contains("WARNING: DATA RACE") {
+			t.Error("data race reported by the edge")
+		}
+		if t.Failed() {
+			dumpLines(t, "edge switchboard log", s.log.snapshot(), 400)
+		}
+		s.log.close()
+	})
+	s.start(t)
+	return s
+}
+
+// nodeStatus is `switchboard status -o json`.
+type nodeStatus struct {
+	Role        string `json:"role"`
+	Mode        string `json:"mode"`
+	Version     string `json:"version"`
+	PendingCDRs int    `json:"pendingCdrs"`
+}
+
+func (s *server) status(t *testing.T) (nodeStatus, error) {
+	t.Helper()
+	out, err := s.cli(t, "status", "-o", "json")
+	if err != nil {
+		return nodeStatus{}, err
+	}
+	var st nodeStatus
+	if err := json.Unmarshal(out, &st); err != nil {
+		return nodeStatus{}, fmt.Errorf("status -o json: %w: %s", err, out)
+	}
+	return st, nil
+}
+
+// waitMode polls the edge's `status -o json` until its mode is mode.
+func (p hybridPair) waitMode(t *testing.T, mode string, timeout time.Duration) {
+	t.Helper()
+	waitFor(t, timeout, 100*time.Millisecond, "edge mode "+mode, func() (bool, string) {
+		st, err := p.edge.status(t)
+		if err != nil {
+			return false, err.Error()
+		}
+		return st.Mode == mode && st.Role == "edge", fmt.Sprintf("%+v", st)
+	})
+}
+
+// edgeStatus is one item of `get edges -o json` on the cloud.
+type edgeStatus struct {
+	Name   string `json:"name"`
+	Status string `json:"status"`
+}
+
+// waitEdgeStatus polls the cloud's `get edges -o json` until redmond shows status.
+func (p hybridPair) waitEdgeStatus(t *testing.T, status string, timeout time.Duration) {
+	t.Helper()
+	waitFor(t, timeout, 200*time.Millisecond, "cloud shows edge redmond "+status, func() (bool, string) {
+		out, err := p.cloud.cli(t, "get", "edges", "--tenant", "contoso", "-o", "json")
+		if err != nil {
+			return false, err.Error()
+		}
+		var list []edgeStatus
+		if err := json.Unmarshal(out, &list); err != nil {
+			return false, fmt.Sprintf("%v: %s", err, out)
+		}
+		return len(list) == 1 && list[0].Name == "redmond" && list[0].Status == status, string(out)
+	})
+}
+
+// registrations lists the AORs registered at s (GET /api/v1/registrations).
+func (s *server) registrations(t *testing.T) []string {
+	t.Helper()
+	var body struct {
+		Items []struct {
+			AOR string `json:"aor"`
+		} `json:"items"`
+	}
+	s.getJSON(t, "/api/v1/registrations", &body)
+	out := make([]string, len(body.Items))
+	for i, b := range body.Items {
+		out[i] = b.AOR
+	}
+	return out
+}
+
+// getJSON GETs an API path with the operator token and decodes the answer.
+func (s *server) getJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	req, err := http.NewRequest(http.MethodGet, s.url()+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+s.Token)
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s %s", path, resp.Status, b)
+	}
+	if err := json.Unmarshal(bytes.TrimSpace(b), v); err != nil {
+		t.Fatalf("GET %s: %v: %s", path, err, b)
+	}
+}
+
+// registered says whether aor has a binding at s.
+func (s *server) registered(t *testing.T, aor string) bool {
+	t.Helper()
+	for _, a := range s.registrations(t) {
+		if strings.EqualFold(a, aor) {
+			return true
+		}
+	}
+	return false
+}
+
+// phone registers user at s from its own SIPp socket, answers calls with
+// uas.xml and echoes their RTP, for life.
+func phone(t *testing.T, s *server, user, password string, life time.Duration) *sippProc {
+	t.Helper()
+	p := startSipp(t, sippOpts{
+		Name: "phone-" + user, Scenario: "register.xml", OOC: "uas.xml", Remote: s.SIP,
+		CSV: []string{registerLine(user, domain, password)}, Calls: 1,
+		PauseMS: int(life / time.Millisecond), AuthURI: domain, RTPEcho: true,
+		Timeout: life + 30*time.Second, RecvTimeout: 10 * time.Second,
+	})
+	p.waitLog(t, "registered "+user+"@"+domain, 20*time.Second)
+	return p
+}
+
+// callAs starts user's SIPp caller against s dialling target (uac.xml:
+// answered call, RTP for o.PauseMS, BYE), without waiting for its end.
+func callAs(t *testing.T, s *server, user, password, target string, o sippOpts) *sippProc {
+	t.Helper()
+	if o.Scenario == "" {
+		o.Scenario = "uac.xml"
+	}
+	if o.Scenario == "uac.xml" && len(o.Keys) == 0 {
+		o.Keys = [][2]string{rtpStreamKey(t)}
+	}
+	o.Remote = s.SIP
+	if o.Name == "" {
+		o.Name = "call-" + user + "-" + strings.TrimPrefix(target, "+")
+	}
+	o.CSV = []string{callerLine(user, domain, password, target)}
+	o.AuthURI = target + "@" + domain
+	if o.Calls == 0 {
+		o.Calls = 1
+	}
+	if o.Timeout == 0 {
+		o.Timeout = 60 * time.Second
+	}
+	if o.RecvTimeout == 0 {
+		o.RecvTimeout = 20 * time.Second
+	}
+	return startSipp(t, o)
+}
+
+// hybridCDR is a CDR with the fields the hybrid tests read.
+type hybridCDR struct {
+	CallID string `json:"callId"`
+	Caller string `json:"caller"`
+	Callee string `json:"callee"`
+	Dialed string `json:"dialed"`
+	Result string `json:"result"`
+	Via    string `json:"via"`
+}
+
+// hybridCDRs lists s's CDRs (newest first).
+func (s *server) hybridCDRs(t *testing.T) []hybridCDR {
+	t.Helper()
+	var body struct {
+		Items []hybridCDR `json:"items"`
+	}
+	s.getJSON(t, "/api/v1/cdrs?limit=1000", &body)
+	return body.Items
+}
