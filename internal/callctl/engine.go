@@ -74,8 +74,11 @@ type InviteRequest struct {
 	Caller    *pbx.User
 	From      Identity // used when Caller is nil
 	FromTrunk string   // gateway key of an inbound PSTN call
-	Target    string   // dialled: "1001", "bob", "+14255550102" or "bob@contoso.com"
-	SDP       []byte
+	// ByNumber restricts the callee to the user whose lineUri is Target
+	// (calls from the PSTN reach numbers, never extensions or names).
+	ByNumber bool
+	Target   string // dialled: "1001", "bob", "+14255550102" or "bob@contoso.com"
+	SDP      []byte
 }
 
 // ErrDraining is the cause given when the node is shutting down.
@@ -108,6 +111,9 @@ func (e *Engine) Invite(ctx context.Context, req InviteRequest, in Inbound) Inbo
 		return fail(503, "Service Unavailable", pbx.ResultFailed)
 	}
 	callee, ok := e.dir().Resolve(req.Tenant, req.Target)
+	if ok && req.ByNumber && callee.Number() != req.Target {
+		callee, ok = nil, false
+	}
 	route, placed := e.place(req, callee) // hybrid (edge.go)
 	switch {
 	case placed:

@@ -111,7 +111,7 @@ func (s *Server) handleGatewayInvite(req *sip.Request, tx sip.ServerTransaction,
 	if f := req.From(); f != nil {
 		name = f.DisplayName
 	}
-	s.serveInvite(req, tx, callctl.InviteRequest{Tenant: tenant, FromTrunk: gw.Key, Target: called,
+	s.serveInvite(req, tx, callctl.InviteRequest{Tenant: tenant, FromTrunk: gw.Key, Target: called, ByNumber: true,
 		From: callctl.Identity{Name: name, User: calling, Host: host}})
 }
 
