@@ -39,7 +39,7 @@ QUIET_PCT=${QUIET_PCT:-20}             # before each step, wait for the machine 
 QUIET_MAX=${QUIET_MAX:-$([[ $QUICK == 1 ]] && echo 5 || echo 60)} # ...for at most this many seconds
 MEM_SETTLE=${MEM_SETTLE:-$([[ $QUICK == 1 ]] && echo 5 || echo 33)} # s after the fill before memory is read (UDP transactions end after 32 s)
 SB_PORT_WAIT=${SB_PORT_WAIT:-11}        # seconds after a Switchboard call step: relay ports rest 10 s
-PHASES=${PHASES:-sipp kamailio switchboard}
+PHASES=${PHASES:-sipp kamailio switchboard rtpengine}
 CALL_PROFILE=${CALL_PROFILE:-user}      # user | dr (Direct Routing: needs DR_TENANT_YAML and DR_TARGET)
 DR_TENANT_YAML=${DR_TENANT_YAML:-}      # extra tenant document with dial plan + voice route to the SBC
 DR_TARGET=${DR_TARGET:-}                # national number dialled in the dr profile
@@ -61,6 +61,9 @@ UAS_MEDIA_PORT=${UAS_MEDIA_PORT:-26000} UAC_MEDIA_PORT=${UAC_MEDIA_PORT:-27000}
 
 SIPP=${SIPP:-sipp}
 KAMAILIO=${KAMAILIO:-kamailio}
+RTPENGINE=${RTPENGINE:-rtpengine}       # optional: the relay reference, userspace mode
+RTPE_THREADS=${RTPE_THREADS:-2} RTPE_PORTS=${RTPE_PORTS:-40000-49999}
+RTPE_NG_PORT=${RTPE_NG_PORT:-25223} RTPE_HTTP_PORT=${RTPE_HTTP_PORT:-25224}
 LOOP=127.0.0.1
 CALLEE_USER=uas CALLEE_EXT=9000
 
@@ -170,7 +173,7 @@ mem_kb() { # mem_kb PID...: proportional set size (shared pages split), KiB
 	echo "$s"
 }
 port_free() { ! ss -Hlnu "sport = :$1" | grep -q . && ! ss -Hlnt "sport = :$1" | grep -q .; }
-for p in $SB_PORT $SB_HTTP_PORT $KAM_PORT $UAS_PORT $UAC_PORT $REG_PORT $MOCK_PORT $UAS_MEDIA_PORT $UAC_MEDIA_PORT; do
+for p in $SB_PORT $SB_HTTP_PORT $KAM_PORT $UAS_PORT $UAC_PORT $REG_PORT $MOCK_PORT $UAS_MEDIA_PORT $UAC_MEDIA_PORT $RTPE_NG_PORT $RTPE_HTTP_PORT; do
 	port_free "$p" || { echo "bench: port $p on $LOOP is in use; set the *_PORT variables" >&2; exit 2; }
 done
 
@@ -441,27 +444,35 @@ phase_sipp() {
 kam_shm() { # bytes of shared memory Kamailio has allocated (real_used: with allocator overhead)
 	kamcmd -s "$KAM_CTL" core.shmmem 2>/dev/null | awk '$1 == "real_used:" { print $2; f = 1 } END { if (!f) print 0 }'
 }
-phase_kamailio() {
-	KAM_CTL=unix:$OUT/kam-run/ctl.sock
+# kam_start NAME [-A DEFINE]...: starts Kamailio; sets KAM_WRAP, TARGET_PIDS, REMOTE.
+kam_start() {
+	local name=$1 i main
+	shift
+	KAM_CTL=unix:$OUT/$name-run/ctl.sock
 	local defs=(-A "DBURL=\"text://$DATA/kamdb\"" -A "UAS_URI=\"sip:$LOOP:$UAS_PORT\"" -A "SOCKBUF=$SOCKBUF"
-		-A "CTL_SOCK=\"$KAM_CTL\"")
+		-A "CTL_SOCK=\"$KAM_CTL\"" "$@")
 	[[ $KAM_CALL_AUTH == 1 ]] && defs+=(-A WITH_CALLAUTH)
-	mkdir -p "$OUT/kam-run"
+	mkdir -p "$OUT/$name-run"
 	note "Kamailio $("$KAMAILIO" -v 2>/dev/null | awk '/^version/ { print $3 }'): -x fm, $KAM_CHILDREN children, ${KAM_SHM_MB} MB shm"
-	start_bg "$OUT/kamailio.log" timeout -k 10 "$MAX_RUNTIME" "$KAMAILIO" -f "$HERE/kamailio/kamailio.cfg" -x fm \
+	start_bg "$OUT/$name.log" timeout -k 10 "$MAX_RUNTIME" "$KAMAILIO" -f "$HERE/kamailio/kamailio.cfg" -x fm \
 		-m "$KAM_SHM_MB" -M "$KAM_PKG_MB" -n "$KAM_CHILDREN" -l "udp:$LOOP:$KAM_PORT" -DD -E \
-		-Y "$OUT/kam-run" -P "$OUT/kam-run/kamailio.pid" "${defs[@]}"
-	local wrap=$LAST_PID main i
-	main=$(child_of "$wrap") || { echo "bench: kamailio did not start (see $OUT/kamailio.log)" >&2; return 1; }
+		-Y "$OUT/$name-run" -P "$OUT/$name-run/kamailio.pid" "${defs[@]}"
+	KAM_WRAP=$LAST_PID
+	main=$(child_of "$KAM_WRAP") || { echo "bench: kamailio did not start (see $OUT/$name.log)" >&2; return 1; }
 	for ((i = 0; i < 100; i++)); do
 		ss -Hlnu "sport = :$KAM_PORT" | grep -q . && break
-		kill -0 "$main" 2>/dev/null || { echo "bench: kamailio exited (see $OUT/kamailio.log)" >&2; return 1; }
+		kill -0 "$main" 2>/dev/null || { echo "bench: kamailio exited (see $OUT/$name.log)" >&2; return 1; }
 		sleep 0.1
 	done
 	sleep 1 # children
 	mapfile -t TARGET_PIDS < <(tree_of "$main")
 	note "Kamailio: ${#TARGET_PIDS[@]} processes, memory $(mem_kb "${TARGET_PIDS[@]}") KiB (PSS)"
 	REMOTE=$LOOP:$KAM_PORT
+}
+
+phase_kamailio() {
+	kam_start kamailio
+	local wrap=$KAM_WRAP
 
 	local m0 m1 a0 a1
 	m0=$(mem_kb "${TARGET_PIDS[@]}")
@@ -483,6 +494,68 @@ phase_kamailio() {
 	rss_calls kamailio "$REMOTE" kam_shm
 	stop_pid "$uas"
 	stop_pid "$wrap"
+}
+
+# relay_run SYS REMOTE PKT_CMD PID...: RELAY_CALLS concurrent G.711 calls of
+# RELAY_SECS through REMOTE, the callee echoing (already started); packets =
+# rise of PKT_CMD's output, CPU = utime+stime of PIDs (the relay's processes).
+relay_run() {
+	local sys=$1 remote=$2 pktcmd=$3
+	shift 3
+	local dir=$OUT/$sys-relay p0 p1 c0 c1 rc b0 b1 t0b t1b ramp=2 rate
+	note "$sys relay: $RELAY_CALLS concurrent G.711 calls for ${RELAY_SECS} s"
+	rate=$(((RELAY_CALLS + ramp - 1) / ramp))
+	wait_quiet
+	p0=$($pktcmd)
+	c0=$(cpu_ticks "$@")
+	read -r b0 t0b < <(box_ticks)
+	if sipp_run "$dir" $((RELAY_SECS + ramp + 40)) -sf "$SC/uac_rtp.xml" -inf "$DATA/callers.csv" -p "$UAC_PORT" \
+		-mi "$LOOP" -mp "$UAC_MEDIA_PORT" -auth_uri "$CALL_TARGET@$DOMAIN1" -d $((RELAY_SECS * 1000)) \
+		-key rtp_stream "$DATA/silence.pcmu,-1,0" -r "$rate" -rp 1000 -m "$RELAY_CALLS" -l "$RELAY_CALLS" \
+		-recv_timeout 10000 "$remote"; then rc=0; else rc=$?; fi
+	sleep 1 # counters are updated when calls end
+	c1=$(cpu_ticks "$@")
+	read -r b1 t1b < <(box_ticks)
+	p1=$($pktcmd)
+	R[$sys.relay.pkts]=$((p1 - p0))
+	R[$sys.relay.pps]=$(awk -v p=$((p1 - p0)) -v s="$RELAY_SECS" 'BEGIN { printf "%.0f", p / s }')
+	R[$sys.relay.cpu]=$(awk -v d=$((c1 - c0)) -v hz="$CLK_TCK" -v p=$((p1 - p0)) 'BEGIN { printf "%.2f", p ? d * 1e6 / hz / p : 0 }')
+	R[$sys.relay.percore]=$(awk -v c="${R[$sys.relay.cpu]}" 'BEGIN { printf "%.0f", (c > 0 ? 1e6 / c : 0) }')
+	R[$sys.relay.box]=$(awk -v b=$((b1 - b0)) -v t=$((t1b - t0b)) 'BEGIN { printf "%.0f", t ? 100 * b / t : 0 }')
+	note "$sys relay: $((p1 - p0)) packets (calls ok $(stat_col "$dir/stat.csv" 'SuccessfulCall(C)'), failed $(stat_col "$dir/stat.csv" 'FailedCall(C)'), rc $rc): ${R[$sys.relay.pps]} pkt/s, ${R[$sys.relay.cpu]} CPU-us/pkt, box ${R[$sys.relay.box]}% busy"
+}
+
+# ------------------------------------------------------------ phase: rtpengine
+# Kamailio (proxy, rtpengine module) + rtpengine in userspace mode (--table=-1)
+# as the relay reference; skipped when rtpengine is not installed.
+phase_rtpengine() {
+	if ! command -v "$RTPENGINE" >/dev/null; then
+		note "rtpengine not installed: relay comparison skipped (Debian: apt-get install rtpengine-daemon)"
+		return 0
+	fi
+	mkdir -p "$OUT/rtpengine"
+	start_bg "$OUT/rtpengine/rtpengine.log" timeout -k 10 "$MAX_RUNTIME" "$RTPENGINE" --config-file=none --foreground \
+		--log-stderr --log-level=4 --interface="$LOOP" --listen-ng="$LOOP:$RTPE_NG_PORT" \
+		--listen-http="$LOOP:$RTPE_HTTP_PORT" --port-min="${RTPE_PORTS%-*}" --port-max="${RTPE_PORTS#*-}" \
+		--table=-1 --num-threads="$RTPE_THREADS" --delete-delay=0 --pidfile="$OUT/rtpengine/rtpengine.pid"
+	local rwrap=$LAST_PID rpid i
+	rpid=$(child_of "$rwrap") || { echo "bench: rtpengine did not start" >&2; return 1; }
+	for ((i = 0; i < 100; i++)); do
+		curl -fsS -m 1 "http://$LOOP:$RTPE_HTTP_PORT/metrics" >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	note "rtpengine $("$RTPENGINE" --version 2>&1 | awk '/Version/ { print $2 }'): userspace, $RTPE_THREADS threads"
+	kam_start kamailio-rtpengine -A WITH_RTPENGINE -A "RTPENGINE_SOCK=\"udp:$LOOP:$RTPE_NG_PORT\""
+	local kwrap=$KAM_WRAP kpids=("${TARGET_PIDS[@]}")
+	start_uas rtpe-uas "" -rtp_echo
+	relay_run rtpengine "$REMOTE" rtpe_packets "$rpid"
+	stop_pid "$UAS_WRAP"
+	stop_pid "$kwrap"
+	stop_pid "$rwrap"
+}
+rtpe_packets() {
+	curl -fsS -m 5 "http://$LOOP:$RTPE_HTTP_PORT/metrics" |
+		awk '$1 ~ /^rtpengine_packets_total/ { s += $NF } END { printf "%.0f\n", s }'
 }
 
 # ------------------------------------------------------------ phase: Switchboard
@@ -576,29 +649,9 @@ phase_switchboard() {
 	stop_pid "$uas"
 
 	# Relay: concurrent G.711 calls, RTP streamed by the caller and echoed by the callee.
-	note "Switchboard relay: $RELAY_CALLS concurrent G.711 calls for ${RELAY_SECS} s"
 	start_uas sb-uas-rtp "$callee_reg" -rtp_echo
-	uas=$UAS_WRAP
-	local dir=$OUT/switchboard-relay p0 p1 c0 c1 rc b0 b1 t0b t1b ramp=2 rate
-	rate=$(((RELAY_CALLS + ramp - 1) / ramp))
-	wait_quiet
-	p0=$(sb_metric switchboard_media_packets_total)
-	c0=$(cpu_ticks "$pid")
-	read -r b0 t0b < <(box_ticks)
-	if sipp_run "$dir" $((RELAY_SECS + ramp + 40)) -sf "$SC/uac_rtp.xml" -inf "$DATA/callers.csv" -p "$UAC_PORT" \
-		-mi "$LOOP" -mp "$UAC_MEDIA_PORT" -auth_uri "$CALL_TARGET@$DOMAIN1" -d $((RELAY_SECS * 1000)) \
-		-key rtp_stream "$DATA/silence.pcmu,-1,0" -r "$rate" -rp 1000 -m "$RELAY_CALLS" -l "$RELAY_CALLS" \
-		-recv_timeout 10000 "$REMOTE"; then rc=0; else rc=$?; fi
-	c1=$(cpu_ticks "$pid")
-	read -r b1 t1b < <(box_ticks)
-	p1=$(sb_metric switchboard_media_packets_total)
-	stop_pid "$uas"
-	R[switchboard.relay.pkts]=$((p1 - p0))
-	R[switchboard.relay.pps]=$(awk -v p=$((p1 - p0)) -v s="$RELAY_SECS" 'BEGIN { printf "%.0f", p / s }')
-	R[switchboard.relay.cpu]=$(awk -v d=$((c1 - c0)) -v hz="$CLK_TCK" -v p=$((p1 - p0)) 'BEGIN { printf "%.2f", p ? d * 1e6 / hz / p : 0 }')
-	R[switchboard.relay.percore]=$(awk -v c="${R[switchboard.relay.cpu]}" 'BEGIN { printf "%.0f", (c > 0 ? 1e6 / c : 0) }')
-	R[switchboard.relay.box]=$(awk -v b=$((b1 - b0)) -v t=$((t1b - t0b)) 'BEGIN { printf "%.0f", t ? 100 * b / t : 0 }')
-	note "Switchboard relay: $((p1 - p0)) packets (calls ok $(stat_col "$dir/stat.csv" 'SuccessfulCall(C)'), failed $(stat_col "$dir/stat.csv" 'FailedCall(C)'), rc $rc): ${R[switchboard.relay.pps]} pkt/s, ${R[switchboard.relay.cpu]} CPU-us/pkt, box ${R[switchboard.relay.box]}% busy"
+	relay_run switchboard "$REMOTE" "sb_metric switchboard_media_packets_total" "$pid"
+	stop_pid "$UAS_WRAP"
 	stop_pid "$wrap"
 }
 
@@ -608,6 +661,7 @@ for ph in $PHASES; do
 	sipp) phase_sipp ;;
 	kamailio) phase_kamailio ;;
 	switchboard) phase_switchboard ;;
+	rtpengine) phase_rtpengine ;;
 	*) echo "bench: unknown phase $ph" >&2; exit 2 ;;
 	esac
 done
@@ -666,8 +720,10 @@ ch=$(half_rate switchboard kamailio call)
 	row "INVITE→200 p50 / p99 ms (at ${ch:-?}/s)" "$(g "switchboard.call.p50.$ch") / $(g "switchboard.call.p99.$ch")" "$(g "kamailio.call.p50.$ch") / $(g "kamailio.call.p99.$ch")" "-"
 	row "memory KiB per active call: PSS ($RSS_CALLS calls)" "$(g switchboard.rsscall)" "$(g kamailio.rsscall)" "$(ratio "$(g switchboard.rsscall)" "$(g kamailio.rsscall)")"
 	row "  allocated: Go heap in use / Kamailio shm" "$(g switchboard.alloccall)" "$(g kamailio.alloccall)" "$(ratio "$(g switchboard.alloccall)" "$(g kamailio.alloccall)")"
-	row "relay: packets/s forwarded ($RELAY_CALLS G.711 calls)" "$(g switchboard.relay.pps)" "n/a (no rtpengine)" "-"
-	row "relay: CPU-µs per packet / packets/s per core" "$(g switchboard.relay.cpu) / $(g switchboard.relay.percore)" "n/a" "-"
+	rtcell=$(g rtpengine.relay.pps)
+	row "relay: packets/s forwarded ($RELAY_CALLS G.711 calls)" "$(g switchboard.relay.pps)" "${rtcell:-n/a (no rtpengine)}" "$(ratio "$(g switchboard.relay.pps)" "$rtcell")"
+	row "relay: CPU-µs per packet [Kamailio col: rtpengine]" "$(g switchboard.relay.cpu)" "$(g rtpengine.relay.cpu)" "$(ratio "$(g switchboard.relay.cpu)" "$(g rtpengine.relay.cpu)")"
+	row "relay: packets/s per core" "$(g switchboard.relay.percore)" "$(g rtpengine.relay.percore)" "$(ratio "$(g switchboard.relay.percore)" "$(g rtpengine.relay.percore)")"
 	row "SIPp ceiling: REGISTER/s (mock registrar)" "$(maxcell sipp reg)" "" ""
 	row "SIPp ceiling: calls/s UAC→UAS" "$(maxcell sipp call)" "" ""
 	echo

@@ -40,8 +40,9 @@ func newCDRCmd(d deps) *cobra.Command {
 The table shows the start time (RFC 3339, UTC), the tenant, the caller's and
 the callee's sip addresses, the number as dialled, how the call ended
 (answered, busy, no-answer, ...), the final SIP status given to the caller,
-the answered duration and who hung up. -o json prints the records as a JSON
-array with every field.`,
+the answered duration, who hung up and how a PSTN call left (VIA:
+directRouting or callingPlan, marked "(emergency)" for emergency calls).
+-o json prints the records as a JSON array with every field.`,
 		Example: `  # the last 50 calls of every tenant the token may see
   switchboard cdr
 
@@ -80,14 +81,18 @@ func writeJSON(w io.Writer, cdrs []pbx.CDR) error {
 
 func writeCDRTable(w io.Writer, cdrs []pbx.CDR) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "START\tTENANT\tCALLER\tCALLEE\tDIALED\tRESULT\tCAUSE\tDURATION\tHANGUP")
+	fmt.Fprintln(tw, "START\tTENANT\tCALLER\tCALLEE\tDIALED\tRESULT\tCAUSE\tDURATION\tHANGUP\tVIA")
 	for _, c := range cdrs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+		via := c.Via // directRouting | callingPlan, "" between users
+		if c.Emergency {
+			via += "(emergency)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
 			c.Start.UTC().Format(time.RFC3339),
 			dash(c.Tenant), dash(c.Caller), dash(c.Callee), dash(c.Dialed),
 			dash(string(c.Result)), cause(c.Cause),
 			(time.Duration(c.Duration) * time.Second).String(),
-			dash(string(c.HangupBy)))
+			dash(string(c.HangupBy)), dash(via))
 	}
 	return tw.Flush()
 }

@@ -207,9 +207,9 @@ func TestCDR(t *testing.T) {
 		t.Fatalf("exit %d, stderr %s", code, stderr)
 	}
 	want := "" +
-		"START                 TENANT   CALLER             CALLEE           DIALED  RESULT     CAUSE  DURATION  HANGUP\n" +
-		"2026-03-01T09:30:00Z  contoso  alice@contoso.com  bob@contoso.com  101     answered   200    1m35s     callee\n" +
-		"2026-03-01T08:30:00Z  contoso  alice@contoso.com  -                999     not-found  404    0s        -\n"
+		"START                 TENANT   CALLER             CALLEE           DIALED  RESULT     CAUSE  DURATION  HANGUP  VIA\n" +
+		"2026-03-01T09:30:00Z  contoso  alice@contoso.com  bob@contoso.com  101     answered   200    1m35s     callee  -\n" +
+		"2026-03-01T08:30:00Z  contoso  alice@contoso.com  -                999     not-found  404    0s        -       -\n"
 	if stdout != want {
 		t.Errorf("table =\n%s\nwant\n%s", stdout, want)
 	}

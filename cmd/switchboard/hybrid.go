@@ -137,6 +137,9 @@ func newUsersCmd(d deps) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "users",
 		Short: "Act on users (move between the cloud and an edge)",
+		Long: `Act on users beyond their definition in the tenant document (which apply and
+get manage): move a user between the cloud and an edge of a split domain.`,
+		Example: `  switchboard users move bob@contoso.com --to redmond`,
 	}
 	var tenant, to string
 	var dryRun bool

@@ -378,7 +378,7 @@ func writeFileList(w io.Writer, rec planner.Recommendation, files []planner.File
 		case planner.TenantFile:
 			fmt.Fprintf(w, "  %s\ttenant document (keep it secret: it holds passwords); check: switchboard apply -f %s --dry-run\n", f.Path, f.Path)
 		default:
-			fmt.Fprintf(w, "  %s\tedge node configuration, needs the edge feature\n", f.Path)
+			fmt.Fprintf(w, "  %s\tedge node configuration: copy it to edge.yaml at each site (docs/topologies/hybrid-edge.md)\n", f.Path)
 		}
 	}
 }

@@ -110,6 +110,9 @@ SWITCHBOARD_TOKEN).`,
 		newRouteCmd(d),
 		newStatusCmd(d), // hybrid.go
 		newUsersCmd(d),  // hybrid.go
+		newNumbersCmd(d),
+		newUsageCmd(d),
+		newCreditsCmd(d),
 	)
 	return root
 }

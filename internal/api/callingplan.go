@@ -48,7 +48,7 @@ type AcquireRequest struct {
 	Count    int      `json:"count,omitempty"`
 }
 
-// AssignRequest is the body of PUT .../numbers/{number}/assignment.
+// AssignRequest is the body of POST .../numbers/{number}/assign.
 type AssignRequest struct {
 	User string `json:"user"` // SIP address of a user of the tenant
 }
@@ -64,9 +64,11 @@ type Credits struct {
 	Balance numbering.Money `json:"balance"`
 }
 
-// SpendLimitRequest is the body of PUT .../spendLimits/{user}.
+// SpendLimitRequest is the body of POST .../spendLimits: a user's monthly
+// credit spend limit; no monthlyLimit removes it.
 type SpendLimitRequest struct {
-	MonthlyLimit numbering.Money `json:"monthlyLimit"`
+	User         string           `json:"user"`
+	MonthlyLimit *numbering.Money `json:"monthlyLimit"`
 }
 
 // callingPlanRoutes are the Calling Plan routes, appended to routes().
@@ -81,18 +83,16 @@ func (s *server) callingPlanRoutes() []route {
 			handler: s.acquireNumbers, tenantScoped: true, body: typeOf[AcquireRequest](), response: typeOf[list[numbering.Number]]()},
 		{method: http.MethodDelete, path: t + "/numbers/{number}", summary: "Release a number: it leaves the tenant and its user and is quarantined before reuse",
 			handler: s.releaseNumber, tenantScoped: true, response: typeOf[numbering.Number]()},
-		{method: http.MethodPut, path: t + "/numbers/{number}/assignment", summary: "Assign a user number to a user (its lineUri, numberType CallingPlan); the user's previous number is unassigned",
-			handler: s.assignNumber, tenantScoped: true, body: typeOf[AssignRequest](), response: typeOf[list[numbering.Number]]()},
-		{method: http.MethodDelete, path: t + "/numbers/{number}/assignment", summary: "Unassign a number from its user; the tenant keeps it",
-			handler: s.unassignNumber, tenantScoped: true, response: typeOf[numbering.Number]()},
+		{method: http.MethodPost, path: t + "/numbers/{number}/assign", summary: "Assign a user number to a user (its lineUri, numberType CallingPlan); the user's previous number is unassigned",
+			handler: s.assignNumber, tenantScoped: true, body: typeOf[AssignRequest](), response: typeOf[list[numbering.Number]](), ok: http.StatusOK},
+		{method: http.MethodPost, path: t + "/numbers/{number}/unassign", summary: "Unassign a number from its user; the tenant keeps it",
+			handler: s.unassignNumber, tenantScoped: true, response: typeOf[numbering.Number](), ok: http.StatusOK},
 		{method: http.MethodGet, path: t + "/usage", summary: "Calling Plan usage of a month (default: this one, UTC): pools (minutes included, used, left), credits, per user",
 			handler: s.usage, tenantScoped: true, query: []string{"month"}, response: typeOf[numbering.Usage]()},
 		{method: http.MethodPost, path: t + "/credits", summary: "Top up the tenant's Communications Credits (operator only)",
 			handler: s.topUp, tenantScoped: true, operatorOnly: true, body: typeOf[TopUpRequest](), response: typeOf[Credits](), ok: http.StatusOK},
-		{method: http.MethodPut, path: t + "/spendLimits/{user}", summary: "Set a user's monthly Communications Credits spend limit",
-			handler: s.putSpendLimit, tenantScoped: true, body: typeOf[SpendLimitRequest]()},
-		{method: http.MethodDelete, path: t + "/spendLimits/{user}", summary: "Remove a user's monthly spend limit",
-			handler: s.deleteSpendLimit, tenantScoped: true},
+		{method: http.MethodPost, path: t + "/spendLimits", summary: "Set a user's monthly Communications Credits spend limit (monthlyLimit absent or null removes it)",
+			handler: s.setSpendLimit, tenantScoped: true, body: typeOf[SpendLimitRequest](), ok: http.StatusNoContent},
 	}
 }
 
@@ -118,6 +118,20 @@ func (s *server) cp(w http.ResponseWriter, r *http.Request) (CallingPlan, bool) 
 	return s.o.CallingPlan, true
 }
 
+// cpTenant is cp for a route of one tenant, which must exist (404 as for
+// any other tenant route otherwise).
+func (s *server) cpTenant(w http.ResponseWriter, r *http.Request) (CallingPlan, string, bool) {
+	tenant := tenantParam(r)
+	if s.o.Provision != nil {
+		if _, err := s.o.Provision.Tenant(r.Context(), tenant); err != nil {
+			s.fail(w, r, err)
+			return nil, "", false
+		}
+	}
+	cp, ok := s.cp(w, r)
+	return cp, tenant, ok
+}
+
 var e164Param = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 
 // numberParam is the {number} of the path, which must be E.164.
@@ -129,9 +143,12 @@ func numberParam(r *http.Request) (string, error) {
 	return n, nil
 }
 
+// searchNumbers lists available numbers; a node without a Calling Plan
+// has none.
 func (s *server) searchNumbers(w http.ResponseWriter, r *http.Request) {
-	cp, ok := s.cp(w, r)
-	if !ok {
+	cp := s.o.CallingPlan
+	if cp == nil {
+		writeItems(w, []numbering.Number{})
 		return
 	}
 	q := r.URL.Query()
@@ -153,8 +170,8 @@ func (s *server) searchNumbers(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) listNumbers(w http.ResponseWriter, r *http.Request) {
-	if cp, ok := s.cp(w, r); ok {
-		ns, err := cp.Numbers(r.Context(), tenantParam(r))
+	if cp, tenant, ok := s.cpTenant(w, r); ok {
+		ns, err := cp.Numbers(r.Context(), tenant)
 		if err != nil {
 			s.fail(w, r, cpError(err))
 			return
@@ -164,7 +181,7 @@ func (s *server) listNumbers(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) acquireNumbers(w http.ResponseWriter, r *http.Request) {
-	cp, ok := s.cp(w, r)
+	cp, tenant, ok := s.cpTenant(w, r)
 	if !ok {
 		return
 	}
@@ -173,7 +190,7 @@ func (s *server) acquireNumbers(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	ns, err := cp.Acquire(r.Context(), tenantParam(r), req)
+	ns, err := cp.Acquire(r.Context(), tenant, req)
 	if err != nil {
 		s.fail(w, r, cpError(err))
 		return
@@ -182,14 +199,14 @@ func (s *server) acquireNumbers(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) releaseNumber(w http.ResponseWriter, r *http.Request) {
-	cp, ok := s.cp(w, r)
+	cp, tenant, ok := s.cpTenant(w, r)
 	if !ok {
 		return
 	}
 	num, err := numberParam(r)
 	if err == nil {
 		var n numbering.Number
-		if n, err = cp.Release(r.Context(), tenantParam(r), num, who(r).actor()); err == nil {
+		if n, err = cp.Release(r.Context(), tenant, num, who(r).actor()); err == nil {
 			writeJSON(w, http.StatusOK, n)
 			return
 		}
@@ -198,7 +215,7 @@ func (s *server) releaseNumber(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) assignNumber(w http.ResponseWriter, r *http.Request) {
-	cp, ok := s.cp(w, r)
+	cp, tenant, ok := s.cpTenant(w, r)
 	if !ok {
 		return
 	}
@@ -210,7 +227,7 @@ func (s *server) assignNumber(w http.ResponseWriter, r *http.Request) {
 	num, err := numberParam(r)
 	if err == nil {
 		var ns []numbering.Number
-		if ns, err = cp.Assign(r.Context(), tenantParam(r), num, req.User, who(r).actor()); err == nil {
+		if ns, err = cp.Assign(r.Context(), tenant, num, req.User, who(r).actor()); err == nil {
 			writeItems(w, ns)
 			return
 		}
@@ -219,14 +236,14 @@ func (s *server) assignNumber(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) unassignNumber(w http.ResponseWriter, r *http.Request) {
-	cp, ok := s.cp(w, r)
+	cp, tenant, ok := s.cpTenant(w, r)
 	if !ok {
 		return
 	}
 	num, err := numberParam(r)
 	if err == nil {
 		var n numbering.Number
-		if n, err = cp.Unassign(r.Context(), tenantParam(r), num, who(r).actor()); err == nil {
+		if n, err = cp.Unassign(r.Context(), tenant, num, who(r).actor()); err == nil {
 			writeJSON(w, http.StatusOK, n)
 			return
 		}
@@ -235,8 +252,8 @@ func (s *server) unassignNumber(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) usage(w http.ResponseWriter, r *http.Request) {
-	if cp, ok := s.cp(w, r); ok {
-		u, err := cp.Usage(r.Context(), tenantParam(r), r.URL.Query().Get("month"))
+	if cp, tenant, ok := s.cpTenant(w, r); ok {
+		u, err := cp.Usage(r.Context(), tenant, r.URL.Query().Get("month"))
 		if err != nil {
 			s.fail(w, r, cpError(err))
 			return
@@ -246,7 +263,7 @@ func (s *server) usage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) topUp(w http.ResponseWriter, r *http.Request) {
-	cp, ok := s.cp(w, r)
+	cp, tenant, ok := s.cpTenant(w, r)
 	if !ok {
 		return
 	}
@@ -255,7 +272,7 @@ func (s *server) topUp(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	c, err := cp.TopUp(r.Context(), tenantParam(r), req.Amount, who(r).actor().Name)
+	c, err := cp.TopUp(r.Context(), tenant, req.Amount, who(r).actor().Name)
 	if err != nil {
 		s.fail(w, r, cpError(err))
 		return
@@ -263,8 +280,8 @@ func (s *server) topUp(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, c)
 }
 
-func (s *server) putSpendLimit(w http.ResponseWriter, r *http.Request) {
-	cp, ok := s.cp(w, r)
+func (s *server) setSpendLimit(w http.ResponseWriter, r *http.Request) {
+	cp, tenant, ok := s.cpTenant(w, r)
 	if !ok {
 		return
 	}
@@ -273,23 +290,13 @@ func (s *server) putSpendLimit(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if req.MonthlyLimit < 0 {
+	if req.MonthlyLimit != nil && *req.MonthlyLimit < 0 {
 		s.fail(w, r, &badRequest{Field: "monthlyLimit", Message: "must not be negative"})
 		return
 	}
-	if err := cp.SetSpendLimit(r.Context(), tenantParam(r), pathParam(r, "user"), &req.MonthlyLimit); err != nil {
+	if err := cp.SetSpendLimit(r.Context(), tenant, req.User, req.MonthlyLimit); err != nil {
 		s.fail(w, r, cpError(err))
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
-}
-
-func (s *server) deleteSpendLimit(w http.ResponseWriter, r *http.Request) {
-	if cp, ok := s.cp(w, r); ok {
-		if err := cp.SetSpendLimit(r.Context(), tenantParam(r), pathParam(r, "user"), nil); err != nil {
-			s.fail(w, r, cpError(err))
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	}
 }

@@ -217,6 +217,17 @@ func (s *server) createEdgeToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tenant, edge := tenantParam(r), pathParam(r, "name")
+	if s.o.Provision != nil {
+		d, err := s.o.Provision.Tenant(r.Context(), tenant)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if !slices.ContainsFunc(d.Edges, func(e provision.Edge) bool { return e.Name == edge }) {
+			s.fail(w, r, fmt.Errorf("edge %q: %w", edge, provision.ErrNotFound))
+			return
+		}
+	}
 	id, err := randomHex(6)
 	if err != nil {
 		s.fail(w, r, err)

@@ -89,7 +89,7 @@ func (s *server) routes() []route {
 		route{method: http.MethodDelete, path: "/tokens/{id}", summary: "Revoke a token (operator only)",
 			handler: s.deleteToken, operatorOnly: true},
 	)
-	rs = append(rs, s.hybridRoutes()...) // cloud–edge (hybrid.go)
+	rs = append(rs, s.hybridRoutes()...)      // cloud–edge (hybrid.go)
 	rs = append(rs, s.callingPlanRoutes()...) // callingplan.go
 	return rs
 }

@@ -55,6 +55,7 @@ type cdrSink struct{ n *node }
 
 func (c cdrSink) Record(cdr pbx.CDR) {
 	c.n.metrics.CallsTotal.WithLabelValues(string(cdr.Result)).Inc()
+	c.n.live.cp.settle(cdr) // Calling Plan accounting (callingplan.go)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	c.n.hybrid.recordCDR(ctx, cdr) // an edge queues it for the cloud
@@ -95,6 +96,7 @@ func (n *node) startHTTP() error {
 		Users:         n.st.Users,
 		RouteTest:     n.live.routeTest,
 		GatewayStatus: watch.status,
+		CallingPlan:   n.live.cp.api(prov),
 		Hybrid:        n.hybrid,
 		Metrics:       n.metrics.Handler(),
 		Ready:         func() bool { return true },

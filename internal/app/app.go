@@ -87,6 +87,9 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (n *node, e
 	if err != nil {
 		return nil, err
 	}
+	if n.live.cp, err = newCallingPlan(ctx, cfg.CallingPlan, db, n.dir.Load, n.live.health, log); err != nil {
+		return nil, fmt.Errorf("calling plan: %w", err)
+	}
 	if err := n.reload(ctx); err != nil {
 		return nil, fmt.Errorf("load directory: %w", err)
 	}
@@ -123,7 +126,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (n *node, e
 	n.sip, err = signaling.New(sigCfg, signaling.Deps{
 		Directory: n.dir.Load,
 		Registrar: n.reg,
-		Peers:     func() signaling.Peers { return peers{c: n.live.load()} },
+		Peers:     func() signaling.Peers { return peers{c: n.live.load(), cp: n.live.cp} },
 		Health:    n.live.health,
 		Hybrid:    n.hybrid,
 		Nonces:    auth.NewNonces(secret, 5*time.Minute, time.Now),
@@ -228,7 +231,8 @@ func (n *node) reload(ctx context.Context) error {
 	}
 	n.live.p.Store(c)
 	n.dir.Store(dir)
-	n.live.health.Forget(func(key string) bool { _, ok := c.byKey[key]; return ok })
+	n.live.health.Forget(func(key string) bool { _, ok := c.byKey[key]; return ok || n.live.cp.known(key) })
+	n.live.cp.setUsers(users) // licences size the Calling Plan pools
 	n.hybrid.afterReload(ctx) // registrations of users moved elsewhere
 	return nil
 }

@@ -55,24 +55,7 @@ func (h *hybridNode) Sync(ctx context.Context, tenant, edge, ifNoneMatch string)
 	if _, err := h.edgeOf(ctx, tenant, edge); err != nil {
 		return nil, "", false, err
 	}
-	tenants, err := h.n.st.Tenants(ctx)
-	if err != nil {
-		return nil, "", false, err
-	}
-	i := slices.IndexFunc(tenants, func(t pbx.Tenant) bool { return t.Name == tenant })
-	if i < 0 {
-		return nil, "", false, fmt.Errorf("tenant %q: %w", tenant, provision.ErrNotFound)
-	}
-	users, err := h.n.st.Users(ctx, tenant)
-	if err != nil {
-		return nil, "", false, err
-	}
-	objs, err := h.n.st.Objects(ctx, tenant)
-	if err != nil {
-		return nil, "", false, err
-	}
-	body, etag, err = hybrid.NewSnapshot(tenants[i], users, objs).Encode()
-	if err != nil {
+	if body, etag, err = h.snapshot(ctx, tenant); err != nil {
 		return nil, "", false, err
 	}
 	h.mu.Lock()
@@ -84,6 +67,44 @@ func (h *hybridNode) Sync(ctx context.Context, tenant, edge, ifNoneMatch string)
 		}
 	}
 	return body, etag, false, nil
+}
+
+// snapshot encodes the tenant's snapshot once per configuration: every
+// edge polls every second, and the answer only changes with a reload.
+func (h *hybridNode) snapshot(ctx context.Context, tenant string) ([]byte, string, error) {
+	h.mu.Lock()
+	if s, ok := h.snapshots[tenant]; ok {
+		h.mu.Unlock()
+		return s.body, s.etag, nil
+	}
+	gen := h.snapGen
+	h.mu.Unlock()
+	tenants, err := h.n.st.Tenants(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	i := slices.IndexFunc(tenants, func(t pbx.Tenant) bool { return t.Name == tenant })
+	if i < 0 {
+		return nil, "", fmt.Errorf("tenant %q: %w", tenant, provision.ErrNotFound)
+	}
+	users, err := h.n.st.Users(ctx, tenant)
+	if err != nil {
+		return nil, "", err
+	}
+	objs, err := h.n.st.Objects(ctx, tenant)
+	if err != nil {
+		return nil, "", err
+	}
+	body, etag, err := hybrid.NewSnapshot(tenants[i], users, objs).Encode()
+	if err != nil {
+		return nil, "", err
+	}
+	h.mu.Lock()
+	if gen == h.snapGen { // no reload meanwhile: still the configuration
+		h.snapshots[tenant] = snapshotJSON{body: body, etag: etag}
+	}
+	h.mu.Unlock()
+	return body, etag, nil
 }
 
 // tenantEdge is one edge's status with its tenant.

@@ -34,13 +34,21 @@ type hybridNode struct {
 	wake chan struct{} // edge: upload the CDR queue now
 
 	mu        sync.Mutex
-	lastSync  map[string]time.Time   // cloud: tenant/edge → last sync served
-	fromCloud map[string]time.Time   // edge: Call-IDs of calls the cloud sent (not uploaded)
-	syncedAt  time.Time              // edge: last sync answered
-	version   string                 // edge: ETag of the configuration applied
-	resolved  map[string]resolvedIPs // host → addresses (peer identification)
+	lastSync  map[string]time.Time    // cloud: tenant/edge → last sync served
+	fromCloud map[string]time.Time    // edge: Call-IDs of calls the cloud sent (not uploaded)
+	syncedAt  time.Time               // edge: last sync answered
+	version   string                  // edge: ETag of the configuration applied
+	resolved  map[string]resolvedIPs  // host → addresses (peer identification)
+	snapshots map[string]snapshotJSON // cloud: tenant → encoded snapshot, until the next reload
+	snapGen   uint64                  // cloud: reloads so far (a snapshot read before one is not cached)
+	refusal   string                  // edge: the last sync refusal logged (no repeats)
 
 	uploadMu sync.Mutex // cloud: one CDR upload at a time (idempotency check)
+}
+
+type snapshotJSON struct {
+	body []byte
+	etag string
 }
 
 type resolvedIPs struct {
@@ -53,7 +61,7 @@ const maxFromCloud = 100000
 
 func newHybridNode(n *node, now func() time.Time) *hybridNode {
 	h := &hybridNode{n: n, self: hybrid.Online, now: now, wake: make(chan struct{}, 1),
-		lastSync: map[string]time.Time{}, fromCloud: map[string]time.Time{}, resolved: map[string]resolvedIPs{}}
+		lastSync: map[string]time.Time{}, fromCloud: map[string]time.Time{}, resolved: map[string]resolvedIPs{}, snapshots: map[string]snapshotJSON{}}
 	h.m = newHybridMetrics(h)
 	if hs, ok := n.st.(store.Hybrid); ok {
 		h.hs = hs
@@ -281,7 +289,14 @@ func (h *hybridNode) takeFromCloud(callID string) bool {
 // users moved to another home (their phones are redirected at their next
 // REGISTER).
 func (h *hybridNode) afterReload(ctx context.Context) {
-	if h == nil || h.n.reg == nil {
+	if h == nil {
+		return
+	}
+	h.mu.Lock()
+	clear(h.snapshots) // the configuration may have changed
+	h.snapGen++
+	h.mu.Unlock()
+	if h.n.reg == nil {
 		return
 	}
 	dir := h.n.dir.Load()

@@ -75,9 +75,9 @@ func (h *hybridNode) runEdge(ctx context.Context) {
 	wg.Wait()
 }
 
-// contact records an exchange with the cloud; on reconnection the phones
-// of cloud users that fell back to this edge go home, and the CDRs made
-// meanwhile are uploaded.
+// contact records an exchange with the cloud; once connected the phones
+// of cloud users that fell back to this edge go home, and after an outage
+// the CDRs made meanwhile are uploaded at once.
 func (h *hybridNode) contact(ctx context.Context) {
 	changed, was := h.mon.Contact(h.now())
 	if !changed {
@@ -85,8 +85,9 @@ func (h *hybridNode) contact(ctx context.Context) {
 	}
 	h.n.log.Info("edge: connected to the cloud", "was", was)
 	h.m.setMode(hybrid.ModeConnected)
+	// Fallback registrations (kept across a restart too) go home.
+	h.afterReload(ctx)
 	if was == hybrid.ModeSurvivable {
-		h.afterReload(ctx)
 		select {
 		case h.wake <- struct{}{}:
 		default:
@@ -171,9 +172,19 @@ func (h *hybridNode) syncOnce(ctx context.Context) {
 	case http.StatusOK:
 	default:
 		h.m.sync("refused")
-		h.n.log.Warn("edge: the cloud refused the sync", "status", resp.Status)
+		h.mu.Lock()
+		repeat := h.refusal == resp.Status
+		h.refusal = resp.Status
+		h.mu.Unlock()
+		if !repeat { // once per kind of refusal, not every second
+			h.n.log.Warn("edge: the cloud refused the sync (check cloud.token, cloud.tenant, cloud.edge)",
+				"status", resp.Status)
+		}
 		return
 	}
+	h.mu.Lock()
+	h.refusal = ""
+	h.mu.Unlock()
 	var snap hybrid.Snapshot
 	if err := json.NewDecoder(io.LimitReader(resp.Body, maxSnapshot)).Decode(&snap); err != nil {
 		h.m.sync("error")

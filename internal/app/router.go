@@ -16,6 +16,7 @@ import (
 type live struct {
 	p      atomic.Pointer[compiled]
 	health *trunk.Health
+	cp     *callingPlan // the operator's Calling Plan; nil: none (callingplan.go)
 }
 
 func (l *live) load() *compiled { return l.p.Load() }
@@ -34,15 +35,11 @@ func causeStatus(c routing.Cause) int {
 	}
 }
 
-// Route implements callctl.Router.
+// Route implements callctl.Router; call control uses RouteCall
+// (callingplan.go), which also takes the Calling Plan's calls. Without a
+// Call-ID to reserve minutes under, the Calling Plan refuses them.
 func (l *live) Route(caller *pbx.User, dialed string) callctl.Route {
-	c := l.load()
-	tr, ok := c.tenants[caller.Tenant]
-	if !ok {
-		return callctl.Route{Kind: callctl.KindRejected, Code: 404, Reason: "Not Found"}
-	}
-	d := tr.table.Route(routingCaller(caller), dialedString(dialed), l.statusFunc(tr))
-	return l.toCallctl(c, tr, caller, d)
+	return l.RouteCall("", caller, dialed)
 }
 
 // dialedString is what the caller dialled. Signaling hands call control the
@@ -69,7 +66,7 @@ func (l *live) Explain(caller *pbx.User, dialed string) (routing.Decision, bool)
 	if !ok {
 		return routing.Decision{}, false
 	}
-	return tr.table.Explain(routingCaller(caller), dialed, l.statusFunc(tr)), true
+	return l.cp.explain(caller, dialed, tr.table.Explain(routingCaller(caller), dialed, l.statusFunc(tr))), true
 }
 
 func routingCaller(u *pbx.User) routing.Caller {
@@ -159,9 +156,12 @@ func (t trunkHealth) SessionStart(tt callctl.TrunkTarget) bool {
 }
 
 // peers implements signaling.Peers over the compiled configuration.
-type peers struct{ c *compiled }
+type peers struct {
+	c  *compiled
+	cp *callingPlan // carriers (callingplan.go)
+}
 
-func (p peers) BySource(ip string, _ int) (signaling.Gateway, bool) {
+func (p peers) BySource(ip string, port int) (signaling.Gateway, bool) {
 	gs := p.c.bySrc[ip]
 	if len(gs) == 0 {
 		for src, list := range p.c.bySrc {
@@ -172,7 +172,7 @@ func (p peers) BySource(ip string, _ int) (signaling.Gateway, bool) {
 		}
 	}
 	if len(gs) == 0 {
-		return signaling.Gateway{}, false
+		return p.cp.bySource(ip, port)
 	}
 	g := gs[0]
 	return g.peer(p.c.tenants[g.tenant].domain), true
@@ -181,7 +181,7 @@ func (p peers) BySource(ip string, _ int) (signaling.Gateway, bool) {
 func (p peers) Gateway(key string) (signaling.Gateway, bool) {
 	g, ok := p.c.byKey[key]
 	if !ok {
-		return signaling.Gateway{}, false
+		return p.cp.peer(key)
 	}
 	return g.peer(p.c.tenants[g.tenant].domain), true
 }
@@ -204,7 +204,7 @@ func (l *live) gateways() []trunk.Gateway {
 	for _, g := range c.byKey {
 		out = append(out, g.health())
 	}
-	return out
+	return append(out, l.cp.gateways()...) // operator carriers
 }
 
 func atoi(s string) int {

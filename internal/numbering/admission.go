@@ -94,7 +94,10 @@ func (s *Service) decide(ctx context.Context, c Call, reserve bool) Decision {
 		s.mu.Lock()
 		_, dup := s.byCall[c.CallID]
 		s.mu.Unlock()
-		if dup || c.CallID == "" {
+		switch {
+		case c.CallID == "":
+			return d.refuse(503, ReasonUnavailable, "no Call-ID to reserve minutes under")
+		case dup:
 			return d.refuse(403, ReasonDuplicate, "call %q already holds a reservation", c.CallID)
 		}
 	}

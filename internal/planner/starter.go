@@ -47,7 +47,7 @@ type File struct {
 // Write produces the starter configuration of rec: the node configuration
 // (switchboard.yaml, accepted by "serve --config"), the tenant document
 // (tenant.yaml, accepted by "apply"), and for edge-hybrid the edge node's
-// configuration (edge.yaml.example, which needs the edge feature). Parts
+// configuration (edge.yaml.example, copied to edge.yaml at each site). Parts
 // the current formats cannot express yet are written as commented
 // sketches, with TODOs for what the administrator must fill in. When
 // opt.Dir is set the files are written there (tenant.yaml, which holds
@@ -400,12 +400,12 @@ func (s *starter) gatewaySection(b *strings.Builder) {
 
 func (s *starter) edgeConfig() string {
 	var b strings.Builder
-	s.header(&b, "Edge node configuration (starter)", "switchboard serve --config edge.yaml (once the edge feature lands)")
+	s.header(&b, "Edge node configuration (starter)", "switchboard serve --config edge.yaml")
 	fmt.Fprintf(&b, `#
-# NEEDS THE EDGE FEATURE (PRODUCT.md §5): today's "serve --config" rejects the
-# "cloud" section below as an unknown key. When the edge lands, copy this file to
-# edge.yaml on the server at each site (site1 to site%d), changing cloud.edge.
-# The "cloud" section is a sketch: its names may change when the edge lands.
+# Copy this file to edge.yaml on the server at each site (site1 to site%d),
+# changing cloud.edge. The "cloud" section makes the node an edge of your
+# cloud node (docs/topologies/hybrid-edge.md); the token of each edge comes
+# from: switchboard tokens create --tenant %[3]s --edge site1
 
 sip: 0.0.0.0:5060
 http: 127.0.0.1:8080
@@ -415,12 +415,11 @@ rtpPorts: 20000-29999
 # mediaIp: 192.0.2.10
 logLevel: info
 cloud:
-  url: https://pbx.%[2]s  # TODO: the cloud node's API
+  api: https://pbx.%[2]s:8443  # TODO: the cloud node's API
+  sip: sip.%[2]s:5060  # TODO: the cloud node's SIP address for the trunk
+  tenant: %[3]s
   edge: site1  # this edge's name in the tenant document
-  token: TODO  # TODO: the edge's credential, issued by the cloud
-  trunk: sip.%[2]s:5061  # TODO: the cloud's SIP address (TLS, mutual authentication)
-  certificate: /etc/switchboard/edge-site1.crt  # TODO: this edge's certificate
-  key: /etc/switchboard/edge-site1.key
-`, s.sites, s.domain)
+  token: TODO  # TODO: the edge's token, issued by the cloud (see above)
+`, s.sites, s.domain, s.tenantName)
 	return b.String()
 }

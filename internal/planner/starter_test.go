@@ -128,37 +128,19 @@ func wantTODOs(rec planner.Recommendation) []string {
 	return out
 }
 
-// checkEdgeExample checks that the edge example is a valid node
-// configuration except for its "cloud" section, which the config loader
-// does not accept until the edge feature lands.
+// checkEdgeExample checks that the edge example is a valid edge node
+// configuration: it loads and validates, cloud section included.
 func checkEdgeExample(t *testing.T, path string) {
 	t.Helper()
-	_, err := config.Load(path)
-	if err == nil {
-		t.Logf("%s now loads: the edge feature has landed; write edge.yaml and validate it fully", path)
-		return
-	}
-	for line := range strings.SplitSeq(err.Error(), "\n") {
-		if !strings.Contains(line, ": cloud: ") {
-			t.Errorf("edge example: unexpected problem %q", line)
-		}
-	}
-	data, _ := os.ReadFile(path)
-	if !strings.Contains(string(data), "NEEDS THE EDGE FEATURE") {
-		t.Error("edge example does not say it needs the edge feature")
-	}
-	// Without the cloud section, the rest is a valid node configuration.
-	head, _, _ := strings.Cut(string(data), "\ncloud:")
-	rest := filepath.Join(t.TempDir(), "edge-without-cloud.yaml")
-	if err := os.WriteFile(rest, []byte(head+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(rest)
+	cfg, err := config.Load(path)
 	if err == nil {
 		err = cfg.Validate()
 	}
 	if err != nil {
-		t.Errorf("edge example without its cloud section: %v", err)
+		t.Fatalf("edge example: %v", err)
+	}
+	if cfg.Cloud == nil || cfg.Cloud.Edge != "site1" || cfg.Cloud.Tenant == "" {
+		t.Errorf("edge example: cloud section %+v, want edge site1 of the tenant", cfg.Cloud)
 	}
 }
 

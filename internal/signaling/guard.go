@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -25,12 +26,14 @@ type GuardConfig struct {
 
 	// Flood: more than FloodPackets messages (UDP datagrams, TCP reads)
 	// from one source IP within FloodWindow ban it for FloodBan. Off by
-	// default: every SBC and carrier must be in Allow first.
+	// default: peers that are not configured gateways but send a lot (a
+	// carrier, an office NAT) must be in Allow first.
 	FloodPackets int           // default 0: off
 	FloodWindow  time.Duration // default 2 s
 	FloodBan     time.Duration // default 300 s
 
-	// Allow lists the sources never limited nor banned.
+	// Allow lists sources never limited nor banned, besides the
+	// configured gateways.
 	Allow []netip.Prefix
 }
 
@@ -59,10 +62,12 @@ const guardTableMax = 1 << 16
 // dropped before parsing (readFilter) and, should one get through, before
 // any handler (guarded). Safe for concurrent use.
 type guard struct {
-	cfg GuardConfig
-	now func() time.Time
-	log *slog.Logger
+	cfg     GuardConfig
+	now     func() time.Time
+	log     *slog.Logger
+	gateway func(netip.Addr) bool // a configured SBC/carrier: never limited nor banned
 
+	anyBan    atomic.Bool // len(bans) > 0: the read filter's lock-free fast path
 	mu        sync.Mutex
 	bans      map[netip.Addr]time.Time // source → banned until
 	failures  map[failKey][]time.Time  // recent failed challenges
@@ -96,6 +101,14 @@ func newGuard(cfg GuardConfig, log *slog.Logger, now func() time.Time) *guard {
 // transport layer.
 func (s *Server) installGuard() sipgo.UserAgentOption {
 	s.guard = newGuard(s.cfg.Guard, s.log, time.Now)
+	s.guard.gateway = func(ip netip.Addr) bool {
+		p := s.peers()
+		if p == nil {
+			return false
+		}
+		_, ok := p.BySource(ip.String(), 0)
+		return ok || len(p.AtAddress(ip.String())) > 0
+	}
 	return sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerReadFilter(s.guard.readFilter))
 }
 
@@ -108,10 +121,12 @@ var errBanned = errors.New("source banned")
 // sipgo would stop reading the listener.
 func (g *guard) readFilter(info sip.TransportReadProps, data []byte) ([]byte, error) {
 	ip := addrIP(info.RemoteAddr)
-	if !ip.IsValid() || g.allowed(ip) {
+	if !ip.IsValid() {
 		return data, nil
 	}
-	if g.banned(ip) || g.flooding(ip) {
+	// Allowed sources are never banned, so the ban check needs no
+	// allow-list lookup; the flood counter, when on, does.
+	if g.banned(ip) || (g.cfg.FloodPackets > 0 && !g.allowed(ip) && g.flooding(ip)) {
 		if sip.IsReliable(info.Transport) {
 			return nil, errBanned
 		}
@@ -120,17 +135,21 @@ func (g *guard) readFilter(info sip.TransportReadProps, data []byte) ([]byte, er
 	return data, nil
 }
 
+// allowed: ip is in GuardConfig.Allow or is a configured gateway.
 func (g *guard) allowed(ip netip.Addr) bool {
 	for _, p := range g.cfg.Allow {
 		if p.Contains(ip) {
 			return true
 		}
 	}
-	return false
+	return g.gateway != nil && g.gateway(ip)
 }
 
 // banned says whether ip is banned now.
 func (g *guard) banned(ip netip.Addr) bool {
+	if !g.anyBan.Load() {
+		return false
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	until, ok := g.bans[ip]
@@ -141,6 +160,7 @@ func (g *guard) banned(ip netip.Addr) bool {
 		return true
 	}
 	delete(g.bans, ip)
+	g.anyBan.Store(len(g.bans) > 0)
 	return false
 }
 
@@ -214,6 +234,7 @@ func (g *guard) banLocked(ip netip.Addr, now time.Time, d time.Duration, kind, u
 		return
 	}
 	g.bans[ip] = now.Add(d)
+	g.anyBan.Store(true)
 	// The one log line per ban, in the stable security event format.
 	g.log.Warn("security event", "event", "ban", "source", ip.String(), "user", user, "method", "",
 		"reason", kind+": "+why, "ban_seconds", int(d/time.Second))
@@ -230,6 +251,7 @@ func (g *guard) sweepLocked(now time.Time) {
 			delete(g.bans, ip)
 		}
 	}
+	g.anyBan.Store(len(g.bans) > 0)
 	for k, ts := range g.failures {
 		if ts = recentSince(ts, now.Add(-g.cfg.AuthWindow)); len(ts) == 0 {
 			delete(g.failures, k)
@@ -493,8 +515,6 @@ func mediaType(v string) string {
 // reject answers req with rej. The response is always SIP/2.0, whatever
 // version the request claimed (a 505 must be readable).
 func (s *Server) reject(req *sip.Request, tx sip.ServerTransaction, rej *rejection) {
-	s.log.Debug("sip request refused", "status", rej.code, "why", rej.why,
-		"method", string(req.Method), "source", req.Source())
 	if tx == nil {
 		return
 	}

@@ -139,6 +139,9 @@ func TestReject420ListsOptionTags(t *testing.T) {
 // guard itself is responsible for.
 func TestCheckRequestRFC4475(t *testing.T) {
 	dir := filepath.Join("..", "..", "..", "shared", "testdata", "rfc4475")
+	if env := os.Getenv("SWITCHBOARD_TESTDATA"); env != "" {
+		dir = filepath.Join(env, "rfc4475")
+	}
 	if _, err := os.Stat(dir); err != nil {
 		t.Skipf("shared corpus not found: %v", err)
 	}
@@ -326,6 +329,12 @@ func TestGuardFlood(t *testing.T) {
 	for i := 0; i < 100; i++ {
 		if !pass("203.0.113.10:5060") {
 			t.Fatal("an allowed SBC was limited")
+		}
+	}
+	g.gateway = func(a netip.Addr) bool { return a == ip("198.51.100.1") }
+	for i := 0; i < 100; i++ {
+		if !pass("198.51.100.1:5060") {
+			t.Fatal("a configured gateway was limited")
 		}
 	}
 	if off := newGuard(GuardConfig{}, nil, clock.now); off.flooding(ip("192.0.2.9")) {

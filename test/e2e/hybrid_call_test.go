@@ -16,8 +16,10 @@ func TestHybridCallsBothWays(t *testing.T) {
 	t.Parallel()
 	p := startHybrid(t, func(edgeSIP string) string { return hybridDoc(edgeSIP, "", "") })
 
-	bob := phone(t, p.edge, "bob", bobPassword, 5*time.Minute)     // homed on the edge
-	alice := phone(t, p.cloud, "alice", alicePassword, 5*time.Minute) // homed online
+	// The phones echo RTP: callee_to_caller packets at the caller's node
+	// crossed both relays and the trunk twice (end to end).
+	phone(t, p.edge, "bob", bobPassword, 5*time.Minute)      // homed on the edge
+	phone(t, p.cloud, "alice", alicePassword, 5*time.Minute) // homed online
 
 	type counters struct{ c2e, e2c float64 }
 	read := func(s *server) counters {
@@ -89,10 +91,4 @@ func TestHybridCallsBothWays(t *testing.T) {
 			t.Error("a redirected REGISTER left a binding")
 		}
 	})
-
-	bob.stop(t)
-	alice.stop(t)
-	if bob.echoedPackets(t) == 0 || alice.echoedPackets(t) == 0 {
-		t.Error("a phone received no RTP across the trunk")
-	}
 }

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -68,9 +69,21 @@ func startHybrid(t *testing.T, doc func(edgeSIP string) string) hybridPair {
 	if !strings.HasPrefix(token, "sbt_") {
 		t.Fatalf("tokens create --edge printed %q", out)
 	}
+	// The documented example (docs/topologies/hybrid-edge.md), pointed at
+	// this cloud; serve's flags override its listen addresses.
+	example, err := os.ReadFile(filepath.Join("..", "..", "examples", "hybrid", "edge.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	yaml := string(example)
+	for key, value := range map[string]string{"api": cloud.url(), "sip": cloud.SIP, "token": strconv.Quote(token)} {
+		re := regexp.MustCompile(`(?m)^(  ` + key + `:) .*$`)
+		if !re.MatchString(yaml) {
+			t.Fatalf("examples/hybrid/edge.yaml has no cloud.%s", key)
+		}
+		yaml = re.ReplaceAllLiteralString(yaml, "  "+key+": "+value)
+	}
 	cfg := filepath.Join(t.TempDir(), "edge.yaml")
-	yaml := fmt.Sprintf("cloud:\n  api: %s\n  sip: %s\n  tenant: contoso\n  edge: redmond\n  token: %q\n",
-		cloud.url(), cloud.SIP, token)
 	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +245,8 @@ func phone(t *testing.T, s *server, user, password string, life time.Duration) *
 		Name: "phone-" + user, Scenario: "register.xml", OOC: "uas.xml", Remote: s.SIP,
 		CSV: []string{registerLine(user, domain, password)}, Calls: 1,
 		PauseMS: int(life / time.Millisecond), AuthURI: domain, RTPEcho: true,
-		Timeout: life + 30*time.Second, RecvTimeout: 10 * time.Second,
+		// Calls it answers may last: SIPp hangs up on a receive timeout.
+		Timeout: life + 30*time.Second, RecvTimeout: time.Minute,
 	})
 	p.waitLog(t, "registered "+user+"@"+domain, 20*time.Second)
 	return p
