@@ -213,7 +213,7 @@ func isICE(attr string) bool {
 		name == "remote-candidates" || strings.HasPrefix(name, "ice-")
 }
 
-// render writes the SDP for the other party: o= and c= point at adv, each m=
+// render writes the SDP for the other party: o= (user "-") and c= point at adv, each m=
 // carries port(i) (0 keeps the line disabled), a=rtcp follows the relay's
 // RTCP port, ICE lines are dropped, and every other line is copied as is.
 func (d *sdpDoc) render(adv string, port func(i int) int) []byte {
@@ -223,10 +223,10 @@ func (d *sdpDoc) render(adv string, port func(i int) int) []byte {
 		v := line[2:]
 		switch line[0] {
 		case 'o':
-			user, id, version, _ := fields3(v)
-			out = append(out, "o="...)
-			out = append(out, user...)
-			out = append(out, ' ')
+			// The origin's user name ("Polycom", "alice") is replaced with
+			// "-" (RFC 4566): nothing of either party leaks to the other.
+			_, id, version, _ := fields3(v)
+			out = append(out, "o=- "...)
 			out = append(out, id...)
 			out = append(out, ' ')
 			out = append(out, version...)

@@ -107,7 +107,7 @@ func TestRewrite(t *testing.T) {
 		from: SideA,
 		in:   offerPCMU,
 		want: `v=0
-o=alice 2890844526 2890844526 IN IP4 192.0.2.10
+o=- 2890844526 2890844526 IN IP4 192.0.2.10
 s=-
 c=IN IP4 192.0.2.10
 t=0 0
