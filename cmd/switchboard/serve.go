@@ -66,6 +66,9 @@ not start (exit status 2).`,
 	f.String("fqdn", "", "this node's `FQDN`, written into Contact on TLS trunks")
 	f.String("options-interval", "", "OPTIONS ping period to gateways, e.g. 60s (min 1s)")
 	f.String("health-window", "", "a gateway is Active when it exchanged OPTIONS within this, e.g. 180s")
+	f.String("ban-after", "", "failed digest challenges per user and source IP within 60s before a 300s ban (default 5, -1 off)")
+	f.String("flood-limit", "", "messages per source IP within 2s before a 300s ban (default off)")
+	f.String("trusted", "", "source `ADDRS` (IPs or CIDRs, comma separated) never limited nor banned")
 	f.String("log-level", def.LogLevel, "log `LEVEL`: "+strings.Join(config.LogLevels(), ", "))
 	return cmd
 }
@@ -107,6 +110,9 @@ func applyFlags(cfg *config.Config, fs *pflag.FlagSet) {
 		"fqdn":             &cfg.FQDN,
 		"options-interval": &cfg.OptionsInterval,
 		"health-window":    &cfg.HealthWindow,
+		"ban-after":        &cfg.BanAfter,
+		"flood-limit":      &cfg.FloodLimit,
+		"trusted":          &cfg.Trusted,
 	} {
 		if f := fs.Lookup(name); f != nil && f.Changed {
 			*dst = f.Value.String()

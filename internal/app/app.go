@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -119,7 +120,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (n *node, e
 		return nil, fmt.Errorf("media relay: %w", err)
 	}
 	sigCfg := signaling.Config{Listen: cfg.SIP, Advertise: concreteIP(sipHost), UserAgent: "Switchboard",
-		FQDN: cfg.FQDN}
+		FQDN: cfg.FQDN, Guard: guardConfig(cfg)}
 	if cfg.SIPTLS != "" {
 		sigCfg.TLS = &signaling.TLSConfig{Listen: cfg.SIPTLS, CertFile: cfg.TLSCert, KeyFile: cfg.TLSKey, CAFile: cfg.TLSCA}
 	}
@@ -235,6 +236,16 @@ func (n *node) reload(ctx context.Context) error {
 	n.live.cp.setUsers(users) // licences size the Calling Plan pools
 	n.hybrid.afterReload(ctx) // registrations of users moved elsewhere
 	return nil
+}
+
+// guardConfig turns the bootstrap settings into signaling's ban limits
+// (validated by config.Validate).
+func guardConfig(cfg config.Config) signaling.GuardConfig {
+	var g signaling.GuardConfig
+	g.AuthFailures, _ = strconv.Atoi(cfg.BanAfter)
+	g.FloodPackets, _ = strconv.Atoi(cfg.FloodLimit)
+	g.Allow, _ = cfg.TrustedPrefixes()
+	return g
 }
 
 // adminToken returns the operator token: configured, or kept in the data

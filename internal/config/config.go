@@ -28,7 +28,16 @@ type Config struct {
 	// OptionsInterval is the period of OPTIONS pings to gateways, e.g. "60s"
 	// (minimum 1s); HealthWindow how recent an OPTIONS must be for Active.
 	OptionsInterval string `yaml:"optionsInterval" json:"optionsInterval"`
-	HealthWindow    string `yaml:"healthWindow" json:"healthWindow"`
+	// BanAfter failed digest challenges for one user from one source IP
+	// within a minute ban that IP for 5 minutes ("0" = default 5, "-1" = off).
+	BanAfter string `yaml:"banAfter" json:"banAfter"`
+	// FloodLimit messages from one source IP within 2 s ban it for 5
+	// minutes ("" or "0" = off). Configured gateways and Trusted are exempt.
+	FloodLimit string `yaml:"floodLimit" json:"floodLimit"`
+	// Trusted lists source addresses or CIDRs never limited nor banned,
+	// comma separated (e.g. the office NAT).
+	Trusted      string `yaml:"trusted" json:"trusted"`
+	HealthWindow string `yaml:"healthWindow" json:"healthWindow"`
 	// LogLevel is debug|info|warn|error, default info.
 	LogLevel string `yaml:"logLevel" json:"logLevel"`
 	// CallingPlan is the operator's Calling Plan (callingplan.go); nil: none.

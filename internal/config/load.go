@@ -133,7 +133,43 @@ func (c Config) Validate() error {
 		}
 	}
 	errs = append(errs, c.Cloud.validate()...)
+	for _, n := range []struct{ key, value string }{{"banAfter", c.BanAfter}, {"floodLimit", c.FloodLimit}} {
+		if n.value == "" {
+			continue
+		}
+		if v, err := strconv.Atoi(n.value); err != nil || v < -1 {
+			errs = append(errs, fmt.Errorf("%s: %q is not a count (-1 turns it off)", n.key, n.value))
+		}
+	}
+	if _, err := c.TrustedPrefixes(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+// TrustedPrefixes parses Trusted.
+func (c Config) TrustedPrefixes() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range strings.Split(c.Trusted, ",") {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		if !strings.Contains(s, "/") {
+			a, err := netip.ParseAddr(s)
+			if err != nil {
+				return nil, fmt.Errorf("trusted: %q is not an address or CIDR", s)
+			}
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("trusted: %q is not an address or CIDR", s)
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 // Durations returns the OPTIONS interval and the health window (zero when
