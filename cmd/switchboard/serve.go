@@ -68,6 +68,7 @@ not start (exit status 2).`,
 	f.String("health-window", "", "a gateway is Active when it exchanged OPTIONS within this, e.g. 180s")
 	f.String("ban-after", "", "failed digest challenges per user and source IP within 60s before a 300s ban (default 5, -1 off)")
 	f.String("flood-limit", "", "messages per source IP within 2s before a 300s ban (default off)")
+	f.String("max-user-pstn-calls", "", "simultaneous outbound PSTN calls per user (default 2, 0 unlimited; emergency exempt)")
 	f.String("trusted", "", "source `ADDRS` (IPs or CIDRs, comma separated) never limited nor banned")
 	f.String("log-level", def.LogLevel, "log `LEVEL`: "+strings.Join(config.LogLevels(), ", "))
 	return cmd
@@ -96,23 +97,24 @@ func serveConfig(fs *pflag.FlagSet, getenv func(string) string) (config.Config, 
 // at its default does not override the file or the environment.
 func applyFlags(cfg *config.Config, fs *pflag.FlagSet) {
 	for name, dst := range map[string]*string{
-		"sip":              &cfg.SIP,
-		"http":             &cfg.HTTP,
-		"data":             &cfg.Data,
-		"rtp-ports":        &cfg.RTPPorts,
-		"admin-token":      &cfg.AdminToken,
-		"media-ip":         &cfg.MediaIP,
-		"log-level":        &cfg.LogLevel,
-		"sip-tls":          &cfg.SIPTLS,
-		"tls-cert":         &cfg.TLSCert,
-		"tls-key":          &cfg.TLSKey,
-		"tls-ca":           &cfg.TLSCA,
-		"fqdn":             &cfg.FQDN,
-		"options-interval": &cfg.OptionsInterval,
-		"health-window":    &cfg.HealthWindow,
-		"ban-after":        &cfg.BanAfter,
-		"flood-limit":      &cfg.FloodLimit,
-		"trusted":          &cfg.Trusted,
+		"sip":                 &cfg.SIP,
+		"http":                &cfg.HTTP,
+		"data":                &cfg.Data,
+		"rtp-ports":           &cfg.RTPPorts,
+		"admin-token":         &cfg.AdminToken,
+		"media-ip":            &cfg.MediaIP,
+		"log-level":           &cfg.LogLevel,
+		"sip-tls":             &cfg.SIPTLS,
+		"tls-cert":            &cfg.TLSCert,
+		"tls-key":             &cfg.TLSKey,
+		"tls-ca":              &cfg.TLSCA,
+		"fqdn":                &cfg.FQDN,
+		"options-interval":    &cfg.OptionsInterval,
+		"health-window":       &cfg.HealthWindow,
+		"ban-after":           &cfg.BanAfter,
+		"flood-limit":         &cfg.FloodLimit,
+		"trusted":             &cfg.Trusted,
+		"max-user-pstn-calls": &cfg.MaxUserPSTNCalls,
 	} {
 		if f := fs.Lookup(name); f != nil && f.Changed {
 			*dst = f.Value.String()

@@ -139,7 +139,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (n *node, e
 	if err != nil {
 		return nil, err
 	}
-	n.engine = callctl.NewEngine(callctl.Config{}, callctl.Deps{
+	n.engine = callctl.NewEngine(callctl.Config{MaxUserPSTNCalls: cfg.UserPSTNCalls()}, callctl.Deps{
 		Directory: n.dir.Load, Locator: n.reg, Dialer: n.sip,
 		Media: relayAdapter{relay: n.relay, m: n.metrics}, Recorder: cdrSink{n: n}, Log: log,
 		Router: n.live, Trunks: trunkHealth{l: n.live}, Placer: n.hybrid,

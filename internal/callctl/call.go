@@ -33,6 +33,7 @@ type call struct {
 	bestWhy  string
 	reinvite bool // a re-INVITE is being relayed
 	timer    *time.Timer
+	pstnUser string // counted against the user's PSTN call limit
 	// maxDuration ends the call this long after answer (0 = no limit).
 	maxDuration time.Duration
 	grant       func() time.Duration // Route.Grant (meter.go)
@@ -205,6 +206,7 @@ func (c *call) end(result pbx.CallResult, cause int, by pbx.Party) {
 	}
 	c.e.calls.Delete(c.req.CallID)
 	c.e.active.Add(-1)
+	c.e.pstnEnd(c.pstnUser)
 	c.log.Info("call ended", "result", result, "status", cause, "hangup_by", by, "duration_s", c.cdr.Duration)
 	c.e.record(c.cdr)
 }

@@ -16,6 +16,10 @@ import (
 type Config struct {
 	// RingTimeout ends an unanswered call with 480 (default 60 s).
 	RingTimeout time.Duration
+	// MaxUserPSTNCalls caps the outbound PSTN calls one user may have at
+	// once (toll-fraud limit; emergency calls are never counted nor
+	// refused). 0 means no limit.
+	MaxUserPSTNCalls int
 }
 
 // Engine creates and tracks calls.
@@ -32,6 +36,8 @@ type Engine struct {
 	log     *slog.Logger
 	now     func() time.Time
 	calls   sync.Map // caller Call-ID → *call
+	pstnMu  sync.Mutex
+	pstn    map[string]int // user → outbound PSTN calls in progress
 	active  atomic.Int64
 	wg      sync.WaitGroup
 	closing atomic.Bool
@@ -161,17 +167,28 @@ func (e *Engine) Invite(ctx context.Context, req InviteRequest, in Inbound) Inbo
 		cdr.Emergency = route.Kind == KindEmergency
 		cdr.Via = route.Via
 	}
+	counted := ""
+	if route.Kind == KindPSTN && req.Caller != nil && (route.Via == "directRouting" || route.Via == "callingPlan") {
+		if !e.pstnStart(req.Caller.SIPAddress) {
+			log.Warn("security event", "event", "pstn-call-limit", "user", req.Caller.SIPAddress,
+				"limit", e.cfg.MaxUserPSTNCalls)
+			return fail(403, "Concurrent Call Limit Reached", pbx.ResultRejected)
+		}
+		counted = req.Caller.SIPAddress
+	}
 	ms, err := e.newMedia(req.CallID, route)
 	if err != nil {
+		e.pstnEnd(counted)
 		log.Error("media relay", "err", err)
 		return fail(503, "Service Unavailable", pbx.ResultFailed)
 	}
 	offer, err := ms.Rewrite(false, req.SDP)
 	if err != nil {
 		ms.Close()
+		e.pstnEnd(counted)
 		return fail(488, "Not Acceptable Here", pbx.ResultRejected)
 	}
-	c := &call{e: e, ctx: ctx, log: log, in: in, media: ms, cdr: cdr, req: req, callee: callee, from: from,
+	c := &call{pstnUser: counted, e: e, ctx: ctx, log: log, in: in, media: ms, cdr: cdr, req: req, callee: callee, from: from,
 		maxDuration: route.MaxDuration,
 		ev:          make(chan func(), 32), done: make(chan struct{}), forks: map[*fork]struct{}{}}
 	c.grant = route.Grant // meter.go
@@ -237,6 +254,33 @@ func resultOf(code int) pbx.CallResult {
 func (e *Engine) record(c pbx.CDR) {
 	if e.rec != nil {
 		e.rec.Record(c)
+	}
+}
+
+// pstnStart counts an outbound PSTN call of user; false when the user is at
+// the limit.
+func (e *Engine) pstnStart(user string) bool {
+	e.pstnMu.Lock()
+	defer e.pstnMu.Unlock()
+	if e.pstn == nil {
+		e.pstn = map[string]int{}
+	}
+	if e.cfg.MaxUserPSTNCalls > 0 && e.pstn[user] >= e.cfg.MaxUserPSTNCalls {
+		return false
+	}
+	e.pstn[user]++
+	return true
+}
+
+// pstnEnd uncounts a call counted by pstnStart ("" does nothing).
+func (e *Engine) pstnEnd(user string) {
+	if user == "" {
+		return
+	}
+	e.pstnMu.Lock()
+	defer e.pstnMu.Unlock()
+	if e.pstn[user]--; e.pstn[user] <= 0 {
+		delete(e.pstn, user)
 	}
 }
 

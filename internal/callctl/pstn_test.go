@@ -166,3 +166,48 @@ func TestMaxDurationHangsUp(t *testing.T) {
 		t.Fatalf("cdr %+v", c)
 	}
 }
+
+func TestUserPSTNCallLimit(t *testing.T) {
+	alice := pbx.User{Tenant: "contoso", SIPAddress: "alice@contoso.com", LineURI: "+14255550101"}
+	dir := directory.Build([]pbx.Tenant{{Name: "contoso", Domains: []string{"contoso.com"}}}, []pbx.User{alice})
+	rec, d := &fakeRec{}, &fakeDialer{}
+	route := Route{Kind: KindPSTN, Via: "directRouting", Number: "+14255550199", Gateways: []TrunkTarget{{Key: "sbc1"}}}
+	router := &fakeRouter{route}
+	e := NewEngine(Config{MaxUserPSTNCalls: 2}, Deps{Directory: func() *directory.Directory { return dir },
+		Locator: fakeLoc{}, Dialer: d, Media: fakeMedia{}, Recorder: rec, Router: router})
+	var ins []*fakeIn
+	for i := range 3 {
+		in := &fakeIn{}
+		ins = append(ins, in)
+		e.Invite(context.Background(), InviteRequest{CallID: fmt.Sprint("c", i), Caller: &alice, Target: "5550199"}, in)
+	}
+	if !ins[2].has("reject 403") || ins[0].has("reject 403") || ins[1].has("reject 403") {
+		t.Fatalf("third call not refused: %v %v %v", ins[0].log, ins[1].log, ins[2].log)
+	}
+	// Emergency calls are never refused by the limit.
+	router.r = Route{Kind: KindEmergency, Via: "directRouting", Number: "911", Gateways: []TrunkTarget{{Key: "sbc1"}}}
+	em := &fakeIn{}
+	e.Invite(context.Background(), InviteRequest{CallID: "e", Caller: &alice, Target: "911"}, em)
+	if em.has("reject 403") {
+		t.Fatal("emergency call refused by the PSTN call limit")
+	}
+	// When a call ends, the user may call again.
+	waitFor(t, "dials", func() bool { return d.out(2) != nil })
+	for i := range 3 { // dials run on each call's own loop, in any order
+		if o := d.out(i); o.dial.CallID == "c0" {
+			o.ev.Failed(486, "Busy Here")
+		}
+	}
+	waitFor(t, "first call ended", func() bool { return ins[0].has("reject 486") })
+	router.r = route
+	again := &fakeIn{}
+	waitFor(t, "slot freed", func() bool {
+		e.pstnMu.Lock()
+		defer e.pstnMu.Unlock()
+		return e.pstn["alice@contoso.com"] == 1
+	})
+	e.Invite(context.Background(), InviteRequest{CallID: "c4", Caller: &alice, Target: "5550199"}, again)
+	if again.has("reject 403") {
+		t.Fatal("limit not released after a call ended")
+	}
+}

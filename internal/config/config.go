@@ -34,6 +34,9 @@ type Config struct {
 	// FloodLimit messages from one source IP within 2 s ban it for 5
 	// minutes ("" or "0" = off). Configured gateways and Trusted are exempt.
 	FloodLimit string `yaml:"floodLimit" json:"floodLimit"`
+	// MaxUserPSTNCalls caps a user's simultaneous outbound PSTN calls
+	// (toll fraud; emergency calls exempt): default 2, "0" = unlimited.
+	MaxUserPSTNCalls string `yaml:"maxUserPstnCalls" json:"maxUserPstnCalls"`
 	// Trusted lists source addresses or CIDRs never limited nor banned,
 	// comma separated (e.g. the office NAT).
 	Trusted      string `yaml:"trusted" json:"trusted"`

@@ -133,7 +133,7 @@ func (c Config) Validate() error {
 		}
 	}
 	errs = append(errs, c.Cloud.validate()...)
-	for _, n := range []struct{ key, value string }{{"banAfter", c.BanAfter}, {"floodLimit", c.FloodLimit}} {
+	for _, n := range []struct{ key, value string }{{"banAfter", c.BanAfter}, {"floodLimit", c.FloodLimit}, {"maxUserPstnCalls", c.MaxUserPSTNCalls}} {
 		if n.value == "" {
 			continue
 		}
@@ -145,6 +145,18 @@ func (c Config) Validate() error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// UserPSTNCalls is MaxUserPSTNCalls as a number (default 2, 0 = unlimited).
+func (c Config) UserPSTNCalls() int {
+	if c.MaxUserPSTNCalls == "" {
+		return 2
+	}
+	n, _ := strconv.Atoi(c.MaxUserPSTNCalls)
+	if n < 0 {
+		return 0
+	}
+	return n
 }
 
 // TrustedPrefixes parses Trusted.
