@@ -34,6 +34,7 @@ type tenantRouting struct {
 	domain   string
 	table    *routing.Table
 	gateways map[string]*gateway // fqdn → gateway
+	callerID map[string]provision.CallerIDPolicy
 }
 
 type gateway struct {
@@ -119,6 +120,10 @@ func compileTenant(t pbx.Tenant, objs []pbx.Object, dir *directory.Directory) (*
 			doc.EmergencyRoutingPolicies = append(doc.EmergencyRoutingPolicies, v)
 		case "pstnUsages":
 			doc.PSTNUsages = append(doc.PSTNUsages, o.Name)
+		case "callerIdPolicies":
+			var v provision.CallerIDPolicy
+			err = json.Unmarshal(o.Spec, &v)
+			doc.CallerIDPolicies = append(doc.CallerIDPolicies, v)
 		case "translationRules":
 			var v provision.TranslationRule
 			err = json.Unmarshal(o.Spec, &v)
@@ -160,7 +165,11 @@ func compileTenant(t pbx.Tenant, objs []pbx.Object, dir *directory.Directory) (*
 	if err != nil {
 		return nil, err
 	}
-	tr := &tenantRouting{name: t.Name, table: table, gateways: map[string]*gateway{}}
+	tr := &tenantRouting{name: t.Name, table: table, gateways: map[string]*gateway{},
+		callerID: map[string]provision.CallerIDPolicy{}}
+	for _, p := range doc.CallerIDPolicies {
+		tr.callerID[p.Name] = p
+	}
 	if len(t.Domains) > 0 {
 		tr.domain = t.Domains[0]
 	}

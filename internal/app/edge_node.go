@@ -12,6 +12,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/internal/config"
 	"github.com/switchboard-pbx/switchboard/internal/hybrid"
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
+	"github.com/switchboard-pbx/switchboard/internal/provision"
 	"github.com/switchboard-pbx/switchboard/internal/signaling"
 	"github.com/switchboard-pbx/switchboard/internal/store"
 )
@@ -250,7 +251,7 @@ func (h *hybridNode) relay(c *compiled, req callctl.InviteRequest, from string) 
 	if g.via == from {
 		return callctl.Route{Kind: callctl.KindRejected, Code: 482, Reason: "Loop Detected"}, true
 	}
-	t := g.target(&pbx.User{}, number)
+	t := g.target(&pbx.User{}, number, provision.CallerIDPolicy{})
 	t.Called, t.Calling = number, "" // translated by the node that chose the gateway
 	return callctl.Route{Kind: callctl.KindPSTN, Number: number, Via: "directRouting",
 		Gateways: []callctl.TrunkTarget{t}}, true

@@ -7,6 +7,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/internal/callctl"
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
+	"github.com/switchboard-pbx/switchboard/internal/provision"
 	"github.com/switchboard-pbx/switchboard/internal/routing"
 	"github.com/switchboard-pbx/switchboard/internal/signaling"
 	"github.com/switchboard-pbx/switchboard/internal/trunk"
@@ -106,7 +107,7 @@ func (l *live) toCallctl(c *compiled, tr *tenantRouting, caller *pbx.User, d rou
 					continue
 				}
 				seen[g.key] = true
-				r.Gateways = append(r.Gateways, g.target(caller, d.Normalized))
+				r.Gateways = append(r.Gateways, g.target(caller, d.Normalized, tr.callerID[caller.CallerIDPolicy]))
 			}
 		}
 		if len(r.Gateways) == 0 {
@@ -134,14 +135,20 @@ func reasonPhrase(s string) string {
 	return s
 }
 
-func (g *gateway) target(caller *pbx.User, number string) callctl.TrunkTarget {
+// target is one attempt through g for caller's call to number; policy is
+// the caller's caller ID policy (zero when none).
+func (g *gateway) target(caller *pbx.User, number string, policy provision.CallerIDPolicy) callctl.TrunkTarget {
 	calling := caller.Number()
+	if policy.CallingIDSubstitute == provision.CallerIDService && policy.ServiceNumber != "" {
+		calling = policy.ServiceNumber
+	}
 	codes := g.spec.FailoverResponseCodes
 	_, port, _ := net.SplitHostPort(g.addr)
 	return callctl.TrunkTarget{Key: g.key, FQDN: g.spec.FQDN, Port: atoi(port), Address: g.addr,
 		Transport: g.spec.Transport, Called: translate(g.outCalled, number),
 		Calling: translate(g.outCalling, calling), FailoverCodes: codes, FailoverTime: g.failoverTime(),
-		MediaBypass: g.spec.MediaBypass, ForwardPAI: g.spec.ForwardPAI,
+		MediaBypass: g.spec.MediaBypass, ForwardPAI: g.spec.ForwardPAI, ForwardHistory: g.spec.ForwardCallHistory,
+		Anonymous:   policy.CallingIDSubstitute == provision.CallerIDAnonymous,
 		MaxSessions: g.spec.MaxConcurrentSessions, Enforce: g.spec.EnforceMaxConcurrentSessions}
 }
 

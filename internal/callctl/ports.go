@@ -95,8 +95,14 @@ type TrunkTarget struct {
 	FailoverTime  time.Duration // no response beyond 100 within it: next gateway
 	MediaBypass   bool
 	ForwardPAI    bool
-	MaxSessions   int
-	Enforce       bool
+	// Anonymous hides the caller (caller ID policy): From anonymous,
+	// Privacy: id; the identity travels in P-Asserted-Identity only when
+	// ForwardPAI (the SBC is trusted with it).
+	Anonymous bool
+	// ForwardHistory adds History-Info (forwardCallHistory).
+	ForwardHistory bool
+	MaxSessions    int
+	Enforce        bool
 	// Peer marks the cloud–edge trunk (hybrid): the Request-URI is the
 	// callee's address Called@FQDN, not a number (no user=phone).
 	Peer bool

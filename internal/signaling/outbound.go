@@ -76,6 +76,11 @@ func (s *Server) Dial(ctx context.Context, d callctl.Dial, ev callctl.LegEvents)
 		fromURI.UriParams.Add("user", "phone")
 	}
 	from := &sip.FromHeader{DisplayName: d.From.Name, Params: sip.NewParams(), Address: fromURI}
+	anonymous := d.Trunk != nil && d.Trunk.Anonymous
+	if anonymous { // RFC 3323 §4.1.1.3
+		from = &sip.FromHeader{DisplayName: "Anonymous", Params: sip.NewParams(),
+			Address: sip.Uri{Scheme: "sip", User: "anonymous", Host: "anonymous.invalid"}}
+	}
 	from.Params.Add("tag", sip.GenerateTagN(16))
 	cid := sip.CallIDHeader("sb-" + sip.GenerateTagN(24))
 	mf := sip.MaxForwardsHeader(70)
@@ -87,6 +92,12 @@ func (s *Server) Dial(ctx context.Context, d callctl.Dial, ev callctl.LegEvents)
 	r.AppendHeader(s.contact(tp))
 	if d.Trunk != nil && d.Trunk.ForwardPAI && d.From.User != "" {
 		r.AppendHeader(sip.NewHeader("P-Asserted-Identity", "<"+fromURI.String()+">"))
+	}
+	if anonymous {
+		r.AppendHeader(sip.NewHeader("Privacy", "id"))
+	}
+	if d.Trunk != nil && d.Trunk.ForwardHistory {
+		r.AppendHeader(sip.NewHeader("History-Info", "<"+target.String()+">;index=1"))
 	}
 	r.AppendHeader(sip.NewHeader("Allow", allowed))
 	r.AppendHeader(sip.NewHeader("User-Agent", s.cfg.UserAgent))
