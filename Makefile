@@ -10,7 +10,7 @@ TEST_TIMEOUT ?= 20m
 RACE_TOOLS   := gcc:gcc+libc6-dev
 PEERS        := sipp:sip-tester svwar:sipvicious
 
-.PHONY: all build vet test test-short bench peers race-toolchain
+.PHONY: all build vet test test-short bench fuzz peers race-toolchain
 
 all: vet build test-short
 
@@ -29,6 +29,23 @@ test-short: race-toolchain
 # Full tier: adds real peers (SIPp) on loopback.
 test: race-toolchain peers
 	$(GO) test -race -timeout $(TEST_TIMEOUT) ./...
+
+# Fuzzing: every Fuzz* target in the module, one at a time, FUZZ_TIME each
+# (go test -fuzz takes a single target and a single package per run). The
+# seed corpora and testdata/fuzz entries also run in the plain test tiers.
+FUZZ_TIME ?= 5s
+
+fuzz:
+	@set -e; \
+	targets=$$(grep -rlE --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*\(' . | sort); \
+	if [ -z "$$targets" ]; then echo "no Fuzz targets"; exit 0; fi; \
+	for file in $$targets; do \
+		pkg=./$$(dirname "$${file#./}"); \
+		for fn in $$(grep -oE '^func Fuzz[A-Za-z0-9_]*' "$$file" | sed 's/^func //'); do \
+			echo "fuzz $$pkg $$fn ($(FUZZ_TIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZ_TIME) "$$pkg"; \
+		done; \
+	done
 
 bench:
 	@if [ -f bench/run.sh ]; then bash bench/run.sh; else echo "bench/run.sh not present yet: nothing to run"; fi
