@@ -62,9 +62,10 @@ contradictory answers are reported as FILE:LINE: field: message (or --flag:
 message) and exit with status 1.
 
 --write DIR writes a starter node configuration (switchboard.yaml), a tenant
-document (tenant.yaml) and, for edge-hybrid, an edge configuration example.
-They pass "serve --config" and "apply --dry-run" as written; their TODO
-comments say what to fill in.`,
+document (tenant.yaml) and, for edge-hybrid, the edge node configuration
+(edge.yaml, for site1). They pass "serve --config" and "apply --dry-run" as
+written; their TODO comments say what to fill in. The SBCs (pstnGateways)
+are written disabled until you have filled them in.`,
 		Example: `  # ask the questions in the terminal
   switchboard plan
 
@@ -378,7 +379,7 @@ func writeFileList(w io.Writer, rec planner.Recommendation, files []planner.File
 		case planner.TenantFile:
 			fmt.Fprintf(w, "  %s\ttenant document (keep it secret: it holds passwords); check: switchboard apply -f %s --dry-run\n", f.Path, f.Path)
 		default:
-			fmt.Fprintf(w, "  %s\tedge node configuration: copy it to edge.yaml at each site (docs/topologies/hybrid-edge.md)\n", f.Path)
+			fmt.Fprintf(w, "  %s\tedge node configuration (site1): copy it to each site, changing cloud.edge (docs/topologies/hybrid-edge.md)\n", f.Path)
 		}
 	}
 }

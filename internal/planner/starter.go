@@ -16,7 +16,7 @@ import (
 const (
 	ServerConfigFile = "switchboard.yaml"
 	TenantFile       = "tenant.yaml"
-	EdgeExampleFile  = "edge.yaml.example"
+	EdgeExampleFile  = "edge.yaml"
 )
 
 // Limits of Options.
@@ -47,9 +47,8 @@ type File struct {
 // Write produces the starter configuration of rec: the node configuration
 // (switchboard.yaml, accepted by "serve --config"), the tenant document
 // (tenant.yaml, accepted by "apply"), and for edge-hybrid the edge node's
-// configuration (edge.yaml.example, copied to edge.yaml at each site). Parts
-// the current formats cannot express yet are written as commented
-// sketches, with TODOs for what the administrator must fill in. When
+// configuration (edge.yaml, copied to each site). What the administrator
+// must fill in is marked TODO; the SBCs are written disabled until then. When
 // opt.Dir is set the files are written there (tenant.yaml, which holds
 // passwords, with mode 0600); an existing file is an error unless
 // opt.Overwrite, and then nothing is written.
@@ -224,19 +223,17 @@ logLevel: info
 `)
 	if s.has(CallingPlan) {
 		fmt.Fprintf(&b, `
-# TODO Calling Plan (operator configuration, coming with the numbering feature; a
-# sketch, names may change): upstream carriers, number inventory, plans, countries.
-# carriers:
-#   - name: carrier1
-#     address: sip.carrier.example:5061   # TODO: your upstream carrier's trunk
-#     transport: tls
-#     countries: [%[1]s]
-#     priority: 1
-# numberInventory:
-#   - country: %[1]s
-#     range: TODO                          # the E.164 range you hold, e.g. +14255550100-+14255550199
-#     type: user
-# callingPlanCountries: [%[1]s]
+# TODO Calling Plan (operator configuration, docs/calling-plan.md and
+# examples/operator.yaml): your upstream carriers, plans and number inventory.
+# Uncomment and fill in when this node is the operator's.
+# callingPlan:
+#   countries: [%[1]s]
+#   carriers:
+#     - {name: carrier1, address: "sip.carrier.example:5061", transport: tls, countries: [%[1]s], priority: 1}   # TODO: your upstream carrier's trunk
+#   plans:
+#     %[1]s: {Domestic: {domesticMinutes: 3000}, PayAsYouGo: {}}
+#   numberInventory:
+#     - {country: %[1]s, range: "TODO", type: user}   # the E.164 range you hold, e.g. +14255550100-+14255550199
 `, s.country())
 	}
 	return b.String()
@@ -280,8 +277,6 @@ func (s *starter) tenant() string {
 # The passwords below were generated at random for this file: keep it secret, or
 # change them (the server stores only their HA1 hashes).
 # TODO: replace the placeholder users with your users (name, address, extension, number).
-# Commented keys (numberType, home, pstnGateways, ...) are accepted by "apply" once the
-# admin plane has them: uncomment them then.
 `)
 	fmt.Fprintf(&b, "tenant: %s\n", s.tenantName)
 	b.WriteString("domains:\n")
@@ -290,19 +285,21 @@ func (s *starter) tenant() string {
 	} else {
 		fmt.Fprintf(&b, "  - %s\n", s.domain)
 	}
+	fmt.Fprintf(&b, "settings:\n  defaultUsageLocation: %s\n", s.country())
+	if s.has(CallingPlan) {
+		s.callingPlanSection(&b)
+	}
+	if s.sbc() {
+		s.gatewaySection(&b)
+		s.dialPlanSection(&b)
+	}
 	b.WriteString("users:\n")
 	for i := range s.users {
 		fmt.Fprintf(&b, "  - sipAddress: user%d@%s\n", i+1, s.domain)
 		fmt.Fprintf(&b, "    displayName: User %d\n", i+1)
 		fmt.Fprintf(&b, "    password: %q\n", s.passwords[i])
 		fmt.Fprintf(&b, "    extension: \"%d\"\n", 1001+i)
-		s.userComments(&b, i)
-	}
-	if s.has(CallingPlan) {
-		s.callingPlanSection(&b)
-	}
-	if s.has(DirectRouting) || s.has(EdgeHybrid) || s.has(EnterpriseVoice) {
-		s.gatewaySection(&b)
+		s.userFields(&b, i)
 	}
 	b.WriteString(`
 # TODO emergency calls: an emergencyRoutingPolicy named Global with your country's
@@ -311,23 +308,48 @@ func (s *starter) tenant() string {
 	return b.String()
 }
 
-func (s *starter) userComments(b *strings.Builder, i int) {
-	cp := s.has(CallingPlan) && (!s.has(EdgeHybrid) || s.home(i) == "online")
-	switch {
-	case cp:
-		b.WriteString("    # lineUri: TODO      # a number from the operator's inventory, e.g. \"+14255550101\" (numberType needs it)\n")
-		b.WriteString("    # numberType: CallingPlan\n")
-		fmt.Fprintf(b, "    # callingPlan: Domestic   # or DomesticAndInternational, PayAsYouGo\n    # usageLocation: %s\n", s.country())
-	default:
-		b.WriteString("    # lineUri: TODO      # a number your carrier routes to your SBC, e.g. \"+14255550101\" (numberType needs it)\n")
-		b.WriteString("    # numberType: DirectRouting\n")
-		fmt.Fprintf(b, "    # usageLocation: %s\n", s.country())
+// sbc says whether the tenant reaches the PSTN through its own SBC.
+func (s *starter) sbc() bool {
+	return s.has(DirectRouting) || s.has(EdgeHybrid) || s.has(EnterpriseVoice)
+}
+
+// callingCode returns the country calling code of the users' country
+// ("1" for US), or "" when the planner does not know it.
+func (s *starter) callingCode() string { return dialing[s.country()].code }
+
+// placeholderNumber returns the placeholder number of user i: a number of
+// the users' country in the range reserved for fiction where there is one.
+func (s *starter) placeholderNumber(i int) string {
+	cc := s.callingCode()
+	if cc == "" {
+		cc = "1"
 	}
-	if s.has(DirectRouting) || s.has(EdgeHybrid) || s.has(EnterpriseVoice) {
-		b.WriteString("    # enterpriseVoiceEnabled: true   # the Global voice routing policy applies\n")
+	if cc == "1" {
+		return fmt.Sprintf("+1425555%04d", 101+i)
+	}
+	return fmt.Sprintf("+%s5550%04d", cc, 101+i)
+}
+
+func (s *starter) userFields(b *strings.Builder, i int) {
+	cp := s.has(CallingPlan) && (!s.has(EdgeHybrid) || s.home(i) == "online")
+	if cp {
+		fmt.Fprintf(b, "    lineUri: \"%s\"   # TODO: a number from the operator's inventory (switchboard numbers)\n", s.placeholderNumber(i))
+		b.WriteString("    numberType: CallingPlan\n")
+		b.WriteString("    callingPlan: Domestic   # or DomesticAndInternational, PayAsYouGo\n")
+	} else {
+		b.WriteString("    # lineUri: TODO      # a number your carrier routes to your SBC, e.g. \"" + s.placeholderNumber(i) + "\"\n")
+		b.WriteString("    # numberType: DirectRouting   # with the lineUri\n")
+	}
+	fmt.Fprintf(b, "    usageLocation: %s\n", s.country())
+	if s.sbc() {
+		b.WriteString("    enterpriseVoiceEnabled: true\n")
+		b.WriteString("    voiceRoutingPolicy: Global\n")
+		if s.callingCode() != "" {
+			b.WriteString("    dialPlan: " + s.country() + "\n")
+		}
 	}
 	if s.has(EdgeHybrid) {
-		fmt.Fprintf(b, "    # home: %s\n", s.home(i))
+		fmt.Fprintf(b, "    home: %s\n", s.home(i))
 	}
 }
 
@@ -354,56 +376,98 @@ func (s *starter) gatewaySection(b *strings.Builder) {
 	fmt.Fprintf(b, "\n# --- %s %s\n", title, strings.Repeat("-", max(3, 76-len(title))))
 	b.WriteString(`# TODO SBC: its FQDN must be in one of the tenant's domains and match the SBC's TLS
 # certificate (issued by a public CA); the SBC must trust this node's certificate.
+# The gateways are disabled (enabled: false) until you fill them in: calls to
+# them fail over or are refused, and no OPTIONS are sent.
 # TODO carrier: the carrier's SIP trunk terminates on the SBC; get the trunk's
 # channel count and number ranges from your carrier contract.
 `)
-	var gateways []string
 	if s.has(EdgeHybrid) {
-		b.WriteString("# edges:\n")
+		b.WriteString("edges:\n")
 		for i := 1; i <= s.sites; i++ {
-			fmt.Fprintf(b, "#   - name: site%d\n#     sipAddress: edge-site%d.%s:5061   # TODO: where the cloud reaches this edge\n", i, i, s.domain)
+			fmt.Fprintf(b, "  - name: site%d\n    sipAddress: edge-site%d.%s:5060   # TODO: where the cloud reaches this edge\n", i, i, s.domain)
 		}
 	}
-	b.WriteString("# pstnGateways:\n")
+	b.WriteString("pstnUsages: [carrier]\npstnGateways:\n")
 	n := 1
 	if s.has(EdgeHybrid) {
 		n = s.sites
 	}
+	var gateways []string
 	for i := 1; i <= n; i++ {
 		fqdn := fmt.Sprintf("sbc%d.%s", i, s.domain)
 		gateways = append(gateways, fqdn)
-		fmt.Fprintf(b, "#   - fqdn: %s   # TODO: your SBC's FQDN\n", fqdn)
-		b.WriteString("#     sipSignalingPort: 5061\n#     transport: tls\n")
+		fmt.Fprintf(b, "  - fqdn: %s   # TODO: your SBC's FQDN\n", fqdn)
+		b.WriteString("    sipSignalingPort: 5061\n    transport: tls\n")
 		if s.has(EdgeHybrid) {
-			fmt.Fprintf(b, "#     edge: site%d   # reached through the edge node at site%d\n", i, i)
+			fmt.Fprintf(b, "    edge: site%d   # reached through the edge node at site%d\n", i, i)
 		}
-		b.WriteString("#     enabled: false            # enable once the SBC answers OPTIONS\n")
-		b.WriteString("#     sendSipOptions: true\n")
-		b.WriteString("#     maxConcurrentSessions: 30 # TODO: the trunk's channel count\n")
+		b.WriteString("    enabled: false              # TODO: true once the SBC is configured and answers OPTIONS\n")
+		b.WriteString("    sendSipOptions: true\n")
+		b.WriteString("    maxConcurrentSessions: 30   # TODO: the trunk's channel count\n")
 	}
 	pattern := `'^\+'                 # every number`
 	if s.a.MixCarrierAndCallingPlan && s.has(CallingPlan) {
-		pattern = `'^\+1425'              # TODO: only the numbers your carrier takes`
+		pattern = `'^\+` + s.callingCode() + `'   # TODO: only the numbers your carrier takes`
 	}
-	fmt.Fprintf(b, `# pstnUsages: [carrier]
-# voiceRoutes:
-#   - name: carrier
-#     numberPattern: %s
-#     priority: 1
-#     onlinePstnGatewayList: [%s]
-#     onlinePstnUsages: [carrier]
-# voiceRoutingPolicies:
-#   - name: Global
-#     onlinePstnUsages: [carrier]
+	fmt.Fprintf(b, `voiceRoutes:
+  - name: carrier
+    numberPattern: %s
+    priority: 1
+    onlinePstnGatewayList: [%s]
+    onlinePstnUsages: [carrier]
+voiceRoutingPolicies:
+  - name: Global
+    onlinePstnUsages: [carrier]
 `, pattern, strings.Join(gateways, ", "))
+}
+
+// dialPlanSection writes a dial plan named after the country: extensions,
+// national numbers (with the country's trunk prefix) and international
+// numbers (with its international prefix) become E.164.
+func (s *starter) dialPlanSection(b *strings.Builder) {
+	cc := s.callingCode()
+	if cc == "" {
+		return
+	}
+	fmt.Fprintf(b, "dialPlans:\n  - name: %s\n    description: TODO check the rules against how your users dial\n    normalizationRules:\n", s.country())
+	b.WriteString("      - {name: extension, pattern: '^(\\d{4})$', translation: '$1', isInternalExtension: true}\n")
+	if cc == "1" {
+		b.WriteString("      - {name: national, pattern: '^1?([2-9]\\d{9})$', translation: '+1$1'}\n")
+		b.WriteString("      - {name: international, pattern: '^011(\\d{7,15})$', translation: '+$1'}\n")
+		return
+	}
+	d := dialing[s.country()]
+	if d.national != "" {
+		fmt.Fprintf(b, "      - {name: national, pattern: '^%s([1-9]\\d{5,13})$', translation: '+%s$1'}\n", d.national, cc)
+	}
+	if d.international != "" {
+		fmt.Fprintf(b, "      - {name: international, pattern: '^%s(\\d{7,15})$', translation: '+$1'}\n", d.international)
+	}
+}
+
+// dialing is how people dial in a country: its calling code, the trunk
+// prefix of national numbers ("": none to strip, no rule written) and
+// the international prefix ("": several, no rule written). NANP
+// countries (code 1) have rules of their own.
+var dialing = map[string]struct{ code, national, international string }{
+	"AR": {"54", "0", "00"}, "AT": {"43", "0", "00"}, "AU": {"61", "0", "0011"}, "BE": {"32", "0", "00"},
+	"BR": {"55", "0", ""}, "CA": {"1", "", ""}, "CH": {"41", "0", "00"}, "CN": {"86", "0", "00"},
+	"CZ": {"420", "", "00"}, "DE": {"49", "0", "00"}, "DK": {"45", "", "00"}, "EE": {"372", "", "00"},
+	"ES": {"34", "", "00"}, "FI": {"358", "0", "00"}, "FR": {"33", "0", "00"}, "GB": {"44", "0", "00"},
+	"HR": {"385", "0", "00"}, "HU": {"36", "06", "00"}, "IE": {"353", "0", "00"}, "IN": {"91", "0", "00"},
+	"IT": {"39", "", "00"}, "JP": {"81", "0", "010"}, "LT": {"370", "8", "00"}, "LU": {"352", "", "00"},
+	"LV": {"371", "", "00"}, "MX": {"52", "", "00"}, "NL": {"31", "0", "00"}, "NO": {"47", "", "00"},
+	"NZ": {"64", "0", "00"}, "PL": {"48", "", "00"}, "PR": {"1", "", ""}, "PT": {"351", "", "00"},
+	"RO": {"40", "0", "00"}, "SE": {"46", "0", "00"}, "SG": {"65", "", ""}, "SI": {"386", "0", "00"},
+	"SK": {"421", "0", "00"}, "US": {"1", "", ""}, "ZA": {"27", "0", "00"},
 }
 
 func (s *starter) edgeConfig() string {
 	var b strings.Builder
 	s.header(&b, "Edge node configuration (starter)", "switchboard serve --config edge.yaml")
 	fmt.Fprintf(&b, `#
-# Copy this file to edge.yaml on the server at each site (site1 to site%d),
-# changing cloud.edge. The "cloud" section makes the node an edge of your
+# Copy this file to the server at each site (site1 to site%d), changing
+# cloud.edge. The "cloud" section makes the node an edge of your
 # cloud node (docs/topologies/hybrid-edge.md); the token of each edge comes
 # from: switchboard tokens create --tenant %[3]s --edge site1
 

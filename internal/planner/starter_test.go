@@ -117,13 +117,14 @@ func TestStarterPassesRealValidation(t *testing.T) {
 func wantTODOs(rec planner.Recommendation) []string {
 	var out []string
 	if slices.ContainsFunc(rec.Recommended, func(id planner.ID) bool { return id != planner.CallingPlan }) {
-		out = append(out, "TODO SBC", "certificate", "TODO carrier", "pstnGateways")
+		out = append(out, "TODO SBC", "certificate", "TODO carrier", "\npstnGateways:\n", "    transport: tls\n",
+			"    enabled: false", "\nvoiceRoutingPolicies:\n", "    enterpriseVoiceEnabled: true\n", "    voiceRoutingPolicy: Global\n")
 	}
 	if slices.Contains(rec.Recommended, planner.CallingPlan) {
-		out = append(out, "callingPlan:", "usageLocation:")
+		out = append(out, "\n    callingPlan: Domestic", "\n    numberType: CallingPlan\n", "\n    usageLocation: ")
 	}
 	if slices.Contains(rec.Recommended, planner.EdgeHybrid) {
-		out = append(out, "edge: site1", "home: site1")
+		out = append(out, "\nedges:\n  - name: site1\n", "\n    edge: site1", "\n    home: site1\n")
 	}
 	return out
 }
