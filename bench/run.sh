@@ -37,7 +37,7 @@ CALL_HOLD_MS=${CALL_HOLD_MS:-0}         # call length (-d) of the calls/s sweep
 STEP_GAP=${STEP_GAP:-2}                 # seconds between steps (retransmissions drain)
 QUIET_PCT=${QUIET_PCT:-20}             # before each step, wait for the machine to be less busy than this...
 QUIET_MAX=${QUIET_MAX:-$([[ $QUICK == 1 ]] && echo 5 || echo 60)} # ...for at most this many seconds
-MEM_SETTLE=${MEM_SETTLE:-$([[ $QUICK == 1 ]] && echo 5 || echo 33)} # s after the fill before memory is read (UDP transactions end after 32 s)
+MEM_SETTLE=${MEM_SETTLE:-$([[ $QUICK == 1 ]] && echo 5 || echo 33)} # s before a memory baseline/reading (UDP transactions end after 32 s)
 SB_PORT_WAIT=${SB_PORT_WAIT:-11}        # seconds after a Switchboard call step: relay ports rest 10 s
 PHASES=${PHASES:-sipp kamailio switchboard rtpengine}
 CALL_PROFILE=${CALL_PROFILE:-user}      # user | dr (Direct Routing: needs DR_TENANT_YAML and DR_TARGET)
@@ -392,6 +392,7 @@ rss_calls() {
 	local sys=$1 remote=$2 alloc=$3 dir=$OUT/$1-rsscalls m0 m1 a0 a1 pid rate rc ramp
 	ramp=2
 	rate=$(((RSS_CALLS + ramp - 1) / ramp))
+	sleep "$MEM_SETTLE" # transactions of the sweep before end
 	wait_quiet
 	m0=$(mem_kb "${TARGET_PIDS[@]}")
 	a0=$($alloc)
@@ -692,10 +693,15 @@ half_rate() {
 }
 row() { printf '| %-48s | %18s | %18s | %6s |\n' "$1" "$2" "$3" "$4"; }
 maxcell() { # maxcell SYS KIND: the max, marked when the harness capped it
-	local v
+	local v c
 	v=$(g "$1.$2.max")
 	[[ -n $v ]] || { echo "-"; return; }
-	[[ -n $(g "$1.$2.harness") ]] && v="≥$v (SIPp)"
+	c=$(g "sipp.$2.max")
+	if [[ -n $(g "$1.$2.harness") ]]; then
+		v="≥$v (SIPp)"
+	elif [[ $1 != sipp && -n $c ]] && awk -v v="$v" -v c="$c" 'BEGIN { exit !(v >= 0.9 * c) }'; then
+		v="$v (≈SIPp)"
+	fi
 	echo "$v"
 }
 SBL="Switchboard"
@@ -727,6 +733,7 @@ ch=$(half_rate switchboard kamailio call)
 	row "SIPp ceiling: REGISTER/s (mock registrar)" "$(maxcell sipp reg)" "" ""
 	row "SIPp ceiling: calls/s UAC→UAS" "$(maxcell sipp call)" "" ""
 	echo
-	echo "Memory is PSS (Kamailio: summed over its processes). CPU is utime+stime of the server's processes."
+	echo "Memory is PSS (Kamailio: summed over its processes); 'allocated' is Go's heap in use / Kamailio's shm real_used."
+	echo "CPU is utime+stime of the server's processes. (≈SIPp): within 10 % of SIPp's own ceiling in this run."
 	echo "Steps: $STEPS    logs: $OUT"
 } | tee "$OUT/table.md"
