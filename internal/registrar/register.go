@@ -111,12 +111,19 @@ func (s *Service) Register(ctx context.Context, r Request) ([]pbx.Binding, error
 
 	// Write through: saves first, so a failure part-way never leaves the
 	// device with no binding (in request order); then deletions.
-	for _, rec := range slices.Backward(next) {
-		if !slices.ContainsFunc(before, func(o record) bool { return o.seq == rec.seq }) {
-			if err := s.st.SaveBinding(ctx, rec.b); err != nil {
-				return nil, fmt.Errorf("save binding %s %s: %w", aor, rec.b.Contact, err)
-			}
+	for i := len(next) - 1; i >= 0; i-- {
+		rec := &next[i]
+		if slices.ContainsFunc(before, func(o record) bool { return o.seq == rec.seq }) {
+			continue
 		}
+		if stored, ok := unchangedRefresh(before, rec.b, now); ok {
+			rec.stored = stored // a plain refresh: the stored binding is still good
+			continue
+		}
+		if err := s.st.SaveBinding(ctx, rec.b); err != nil {
+			return nil, fmt.Errorf("save binding %s %s: %w", aor, rec.b.Contact, err)
+		}
+		rec.stored = rec.b.Expires
 	}
 	for _, old := range before {
 		if !slices.ContainsFunc(next, func(n record) bool { return n.b.Contact == old.b.Contact }) {
@@ -129,6 +136,28 @@ func (s *Service) Register(ctx context.Context, r Request) ([]pbx.Binding, error
 	s.log.DebugContext(ctx, "registrar: register", "aor", aor, "call_id", r.CallID,
 		"contacts", len(r.Contacts), "bindings", len(next))
 	return live(next, now), nil
+}
+
+// unchangedRefresh reports whether b only refreshes a binding in before
+// (same contact, source, transport, Call-ID, instance and user agent) whose
+// stored expiry is still more than half of b's interval away; it returns
+// that stored expiry. Such refreshes are not written: the REGISTER path
+// stays off the database for the common case (phones refresh every half
+// interval), and after a restart the stored binding is still valid until
+// the phone's next refresh. CSeq is not compared: the stored one is lower,
+// which a newer REGISTER always passes.
+func unchangedRefresh(before []record, b pbx.Binding, now time.Time) (time.Time, bool) {
+	for _, o := range before {
+		ob := o.b
+		if ob.Contact != b.Contact || ob.Source != b.Source || ob.Transport != b.Transport ||
+			ob.CallID != b.CallID || ob.Instance != b.Instance || ob.UserAgent != b.UserAgent {
+			continue
+		}
+		if o.stored.Sub(now) > b.Expires.Sub(now)/2 {
+			return o.stored, true
+		}
+	}
+	return time.Time{}, false
 }
 
 // expiry returns the interval for a contact: its parameter, else the header,

@@ -6,7 +6,9 @@
 //
 // Bindings are held in memory, which is what Lookup reads (the call path
 // never touches the store); every change is written through to the Store
-// first and applied in memory only once the Store accepted it.
+// first and applied in memory only once the Store accepted it — except a
+// plain refresh while the stored expiry is still more than half an
+// interval away, which changes memory only (see unchangedRefresh).
 package registrar
 
 import (
@@ -94,6 +96,10 @@ type Service struct {
 type record struct {
 	b   pbx.Binding
 	seq uint64
+	// stored is the expiry the Store holds for this binding: a refresh
+	// that changes nothing but the expiry is not written while the stored
+	// one is still more than half an interval away (see persistRefresh).
+	stored time.Time
 }
 
 // New returns a registrar over st. now nil means time.Now; log nil discards.
@@ -135,7 +141,7 @@ func (s *Service) Load(ctx context.Context) error {
 			recs = slices.Delete(recs, i, i+1)
 		}
 		b.AOR = aor
-		aors[aor] = append([]record{{b: b, seq: s.seq.Add(1)}}, recs...)
+		aors[aor] = append([]record{{b: b, seq: s.seq.Add(1), stored: b.Expires}}, recs...)
 	}
 	for aor, recs := range aors {
 		if len(recs) > s.cfg.MaxContacts {

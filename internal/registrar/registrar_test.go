@@ -284,7 +284,7 @@ func TestRegisterPersistence(t *testing.T) {
 		want []string
 	}{
 		{reg("c", 1, -1, ct(1), ct(2)), []string{"save alice@contoso.com " + ct(1).URI, "save alice@contoso.com " + ct(2).URI}},
-		{reg("c", 2, -1, ct(1)), []string{"save alice@contoso.com " + ct(1).URI}},
+		{reg("c", 2, -1, ct(1)), nil}, // a plain refresh while the stored expiry is fresh: not written
 		{reg("c", 3, -1), nil}, // query
 		{reg("c", 4, -1, cte(2, 0)), []string{"delete alice@contoso.com " + ct(2).URI}},
 		{reg("c", 5, 0, Contact{Star: true}), []string{"delete alice@contoso.com " + ct(1).URI}},
@@ -326,5 +326,37 @@ func TestRegisterStoreFailureLeavesMemory(t *testing.T) {
 	}
 	if got := st.contacts("alice@contoso.com"); !slices.Equal(got, []string{ct(1).URI, ct(2).URI}) {
 		t.Errorf("store = %v", got)
+	}
+}
+
+func TestRefreshWrittenWhenStoredExpiryIsStale(t *testing.T) {
+	s, st, clk := newService(t, Config{})
+	ctx := context.Background()
+	if _, err := s.Register(ctx, reg("c", 1, 3600, ct(1))); err != nil {
+		t.Fatal(err)
+	}
+	st.takeOps()
+	clk.Advance(10 * time.Minute) // stored expiry 50 min away: more than half of 60
+	if _, err := s.Register(ctx, reg("c", 2, 3600, ct(1))); err != nil {
+		t.Fatal(err)
+	}
+	if ops := st.takeOps(); len(ops) != 0 {
+		t.Fatalf("fresh refresh written: %q", ops)
+	}
+	clk.Advance(25 * time.Minute) // stored expiry 25 min away: less than half
+	if _, err := s.Register(ctx, reg("c", 3, 3600, ct(1))); err != nil {
+		t.Fatal(err)
+	}
+	if ops := st.takeOps(); !slices.Equal(ops, []string{"save alice@contoso.com " + ct(1).URI}) {
+		t.Fatalf("stale refresh not written: %q", ops)
+	}
+	// A refresh from a new source (NAT rebinding) is always written.
+	r := reg("c", 4, 3600, ct(1))
+	r.Source = "198.51.100.9:5060"
+	if _, err := s.Register(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if ops := st.takeOps(); len(ops) != 1 {
+		t.Fatalf("changed source not written: %q", ops)
 	}
 }
