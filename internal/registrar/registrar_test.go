@@ -285,7 +285,7 @@ func TestRegisterPersistence(t *testing.T) {
 	}{
 		{reg("c", 1, -1, ct(1), ct(2)), []string{"save alice@contoso.com " + ct(1).URI, "save alice@contoso.com " + ct(2).URI}},
 		{reg("c", 2, -1, ct(1)), nil}, // a plain refresh while the stored expiry is fresh: not written
-		{reg("c", 3, -1), nil}, // query
+		{reg("c", 3, -1), nil},        // query
 		{reg("c", 4, -1, cte(2, 0)), []string{"delete alice@contoso.com " + ct(2).URI}},
 		{reg("c", 5, 0, Contact{Star: true}), []string{"delete alice@contoso.com " + ct(1).URI}},
 	}
