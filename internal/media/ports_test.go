@@ -68,7 +68,24 @@ func TestNewRelayDefaults(t *testing.T) {
 func TestAllocatorExhaustionAndQuarantine(t *testing.T) {
 	r, clk := newTestRelay(t, 2)
 	s1, _ := r.NewSession("first")
-	mustRewrite(t, s1, SideA, offerPCMU)
+	out := mustRewrite(t, s1, SideA, offerPCMU)
+	// Quarantine is for pairs that saw packets: send one (dropped, no
+	// target yet) to the side-B port the rewritten offer names.
+	var port int
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "m=audio ") {
+			port, _ = strconv.Atoi(strings.Fields(l)[1])
+		}
+	}
+	c, err := net.Dial("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	waitFor(t, "the packet to arrive", func() bool {
+		_, _ = c.Write([]byte{0x80, 0, 0, 1})
+		return s1.sawTraffic()
+	})
 	if n := r.InUse(); n != 2 {
 		t.Fatalf("InUse() = %d, want 2", n)
 	}
@@ -136,5 +153,20 @@ func TestAllocatorSkipsBusyPorts(t *testing.T) {
 	}
 	if n := r.InUse(); n != 2 {
 		t.Errorf("InUse() = %d, want 2", n)
+	}
+}
+
+// A call whose ports never received a packet (unanswered, cancelled) gives
+// them back at once: quarantine would only cap the call rate.
+func TestUnusedPairsSkipQuarantine(t *testing.T) {
+	r, _ := newTestRelay(t, 2)
+	s1, _ := r.NewSession("unanswered")
+	mustRewrite(t, s1, SideA, offerPCMU)
+	s1.Close()
+	s2, _ := r.NewSession("next")
+	defer s2.Close()
+	mustRewrite(t, s2, SideA, offerPCMU)
+	if n := r.InUse(); n != 2 {
+		t.Fatalf("InUse() = %d, want 2", n)
 	}
 }

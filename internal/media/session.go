@@ -270,7 +270,17 @@ func (s *Session) stopStream(st *stream) {
 		st.legs[i].pair.close()
 	}
 	st.wg.Wait()
-	s.releaseStream(st, true)
+	// Quarantine keeps late packets of this call away from the next one;
+	// pairs that never received a packet have nothing late to keep away
+	// (a call that was never answered, a re-offer) and are free at once,
+	// so the port range does not cap the call rate.
+	s.releaseStream(st, s.sawTraffic())
+}
+
+// sawTraffic reports whether any packet reached the session's sockets.
+func (s *Session) sawTraffic() bool {
+	st := s.Stats()
+	return st.PacketsAtoB+st.PacketsBtoA+st.RTCPPacketsAtoB+st.RTCPPacketsBtoA+st.Dropped > 0
 }
 
 // releaseStream gives the stream's pairs back; quarantine unless they were
