@@ -319,9 +319,13 @@ func (f *fork) Answered(sdp []byte) {
 	c := f.c
 	c.post(func() {
 		if c.ended || c.answered {
-			// Another device won, or the caller gave up: end this one.
+			// Another device won, or the caller gave up: end this one and
+			// forget its dialog once the BYE is through.
 			delete(c.forks, f)
-			c.byeAsync(f.out.Bye)
+			c.byeAsync(func() error {
+				defer f.out.Release()
+				return f.out.Bye()
+			})
 			return
 		}
 		delete(c.forks, f)

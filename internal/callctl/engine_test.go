@@ -278,3 +278,15 @@ func TestShutdownHangsUp(t *testing.T) {
 		t.Fatalf("in %v out %v", r.in.log, r.d.out(0).log)
 	}
 }
+
+// A 2xx from a second device after another answered is ended with a BYE and
+// its dialog released (no dialog leak when answers cross).
+func TestLateAnswerReleased(t *testing.T) {
+	r := newRig(t, 2, "1002")
+	waitFor(t, "forks", func() bool { return r.d.out(1) != nil })
+	r.d.out(0).ev.Answered(nil)
+	r.d.out(1).ev.Answered(nil)
+	waitFor(t, "late leg ended", func() bool { return r.d.out(1).has("bye") && r.d.out(1).has("release") })
+	r.ev.Bye()
+	waitFor(t, "winner released", func() bool { return r.d.out(0).has("release") })
+}
