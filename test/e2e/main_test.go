@@ -1,16 +1,13 @@
 package e2e
 
 import (
-	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
-	"time"
+
+	"github.com/switchboard-pbx/switchboard/internal/testkit"
 )
 
 // Set once by TestMain, read-only afterwards.
@@ -46,34 +43,7 @@ func TestMain(m *testing.M) {
 // buildSwitchboard builds ./cmd/switchboard into dir, with -race when the
 // tests themselves run with -race.
 func buildSwitchboard(dir string) (string, error) {
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		return "", fmt.Errorf("go toolchain not found: %w", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-
-	out, err := exec.CommandContext(ctx, goBin, "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == os.DevNull {
-		return "", errors.New("not inside the switchboard module")
-	}
-
-	bin := filepath.Join(dir, "switchboard")
-	args := []string{"build", "-o", bin}
-	if raceEnabled {
-		args = append(args, "-race")
-	}
-	args = append(args, "./cmd/switchboard")
-	cmd := exec.CommandContext(ctx, goBin, args...)
-	cmd.Dir = filepath.Dir(gomod)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out)
-	}
-	return bin, nil
+	return testkit.BuildSwitchboard(dir, raceEnabled)
 }
 
 // needServer skips in -short mode and fails when the binary did not build.

@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -21,161 +20,50 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/switchboard-pbx/switchboard/internal/testkit"
 )
 
-// waitFor polls cond every interval until it reports true or timeout
-// passes; then it fails the test with what and cond's last detail.
+// The shared helpers live in internal/testkit; these names keep the
+// suite's code short.
+
 func waitFor(t *testing.T, timeout, interval time.Duration, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, detail := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s: %s", timeout, what, detail)
-		}
-		time.Sleep(interval) // poll interval, not a wait for a condition
-	}
+	testkit.WaitFor(t, timeout, interval, what, cond)
 }
 
-// freePort returns a 127.0.0.1 port that is free for both UDP and TCP.
-func freePort(t *testing.T) int {
-	t.Helper()
-	for range 100 {
-		tl, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatalf("free port: %v", err)
-		}
-		port := tl.Addr().(*net.TCPAddr).Port
-		ul, err := net.ListenPacket("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-		_ = tl.Close()
-		if err != nil {
-			continue
-		}
-		_ = ul.Close()
-		return port
-	}
-	t.Fatal("no port free for both UDP and TCP on 127.0.0.1")
-	return 0
-}
+func freePort(t *testing.T) int { t.Helper(); return testkit.FreePort(t) }
 
-// freeUDPRange returns "LOW-HIGH", n consecutive free UDP ports (LOW even)
-// below the ephemeral range and above SIPp's default media ports.
-func freeUDPRange(t *testing.T, n int) string {
-	t.Helper()
-	const lowest, highest = 10000, 32000
-	for range 50 {
-		low := lowest + 2*rand.IntN((highest-lowest-n)/2)
-		if udpRangeFree(low, n) {
-			return fmt.Sprintf("%d-%d", low, low+n-1)
-		}
-	}
-	t.Fatalf("no %d free consecutive UDP ports between %d and %d", n, lowest, highest)
-	return ""
-}
+func freeUDPRange(t *testing.T, n int) string { t.Helper(); return testkit.FreeUDPRange(t, n) }
 
-func udpRangeFree(low, n int) bool {
-	conns := make([]net.PacketConn, 0, n)
-	defer func() {
-		for _, c := range conns {
-			_ = c.Close()
-		}
-	}()
-	for p := low; p < low+n; p++ {
-		c, err := net.ListenPacket("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
-		if err != nil {
-			return false
-		}
-		conns = append(conns, c)
-	}
-	return true
-}
-
-// procLog collects a child process's output in a file and in memory.
-type procLog struct {
-	mu    sync.Mutex
-	file  *os.File
-	lines []string
-	part  []byte
-}
+// procLog collects a child process's output (testkit.ProcLog).
+type procLog struct{ *testkit.ProcLog }
 
 func newProcLog(path string) (*procLog, error) {
-	f, err := os.Create(path)
+	l, err := testkit.NewProcLog(path)
 	if err != nil {
 		return nil, err
 	}
-	return &procLog{file: f}, nil
+	return &procLog{l}, nil
 }
 
-func (l *procLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	_, _ = l.file.Write(p)
-	l.part = append(l.part, p...)
-	for {
-		i := bytes.IndexByte(l.part, '\n')
-		if i < 0 {
-			break
-		}
-		l.lines = append(l.lines, string(l.part[:i]))
-		l.part = l.part[i+1:]
-	}
-	return len(p), nil
-}
-
-func (l *procLog) mark(s string) { _, _ = l.Write([]byte("----- " + s + "\n")) }
-
-func (l *procLog) snapshot() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	out := append([]string(nil), l.lines...)
-	if len(l.part) > 0 {
-		out = append(out, string(l.part))
-	}
-	return out
-}
-
-// grep returns the lines containing s (case-insensitive when fold).
-func (l *procLog) grep(s string, fold bool) []string {
-	var out []string
-	if fold {
-		s = strings.ToLower(s)
-	}
-	for _, line := range l.snapshot() {
-		hay := line
-		if fold {
-			hay = strings.ToLower(line)
-		}
-		if strings.Contains(hay, s) {
-			out = append(out, line)
-		}
-	}
-	return out
-}
-
-func (l *procLog) close() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	_ = l.file.Close()
-}
+func (l *procLog) mark(s string)                     { l.Mark(s) }
+func (l *procLog) snapshot() []string                { return l.Snapshot() }
+func (l *procLog) contains(s string) bool            { return l.Contains(s) }
+func (l *procLog) grep(s string, fold bool) []string { return l.Grep(s, fold) }
+func (l *procLog) close()                            { l.Close() }
 
 func dumpLines(t *testing.T, header string, lines []string, max int) {
 	t.Helper()
-	if len(lines) > max {
-		t.Logf("%s (last %d of %d lines):", header, max, len(lines))
-		lines = lines[len(lines)-max:]
-	} else {
-		t.Logf("%s (%d lines):", header, len(lines))
-	}
-	for _, l := range lines {
-		t.Log("  " + l)
-	}
+	testkit.DumpLines(t, header, lines, max)
+}
+
+func dumpFile(t *testing.T, header, path string, max int) {
+	t.Helper()
+	testkit.DumpFile(t, header, path, max)
 }
 
 // server is one switchboard process under test.

@@ -1,0 +1,227 @@
+// Package testkit holds what the black-box test suites (test/e2e,
+// test/robust) share: polling, free loopback ports, a child process's log,
+// and building the switchboard binary once per suite. It is test support
+// only; no production package imports it.
+package testkit
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// WaitFor polls cond every interval until it reports true or timeout
+// passes; then it fails the test with what and cond's last detail.
+func WaitFor(t testing.TB, timeout, interval time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, detail := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s: %s", timeout, what, detail)
+		}
+		time.Sleep(interval) // poll interval, not a wait for a condition
+	}
+}
+
+// FreePort returns a 127.0.0.1 port that is free for both UDP and TCP
+// (listen on :0, check the other transport, close both).
+func FreePort(t testing.TB) int {
+	t.Helper()
+	for range 100 {
+		tl, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("free port: %v", err)
+		}
+		port := tl.Addr().(*net.TCPAddr).Port
+		ul, err := net.ListenPacket("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		_ = tl.Close()
+		if err != nil {
+			continue
+		}
+		_ = ul.Close()
+		return port
+	}
+	t.Fatal("no port free for both UDP and TCP on 127.0.0.1")
+	return 0
+}
+
+// FreeUDPRange returns "LOW-HIGH", n consecutive UDP ports (LOW even) that
+// are free on 127.0.0.1 now. It looks below the kernel's ephemeral range
+// and above SIPp's default media ports (6000-6199), at a random place so
+// parallel servers rarely pick the same range.
+func FreeUDPRange(t testing.TB, n int) string {
+	t.Helper()
+	const lowest, highest = 10000, 32000
+	for range 50 {
+		low := lowest + 2*rand.IntN((highest-lowest-n)/2)
+		if udpRangeFree(low, n) {
+			return fmt.Sprintf("%d-%d", low, low+n-1)
+		}
+	}
+	t.Fatalf("no %d free consecutive UDP ports between %d and %d", n, lowest, highest)
+	return ""
+}
+
+func udpRangeFree(low, n int) bool {
+	conns := make([]net.PacketConn, 0, n)
+	defer func() {
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	}()
+	for p := low; p < low+n; p++ {
+		c, err := net.ListenPacket("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+		if err != nil {
+			return false
+		}
+		conns = append(conns, c)
+	}
+	return true
+}
+
+// ProcLog collects a child process's output in a file and in memory, so a
+// failing test can show it.
+type ProcLog struct {
+	mu    sync.Mutex
+	file  *os.File
+	lines []string
+	part  []byte
+}
+
+// NewProcLog creates the log file at path.
+func NewProcLog(path string) (*ProcLog, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	return &ProcLog{file: f}, nil
+}
+
+// Write implements io.Writer (the process's stdout and stderr).
+func (l *ProcLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, _ = l.file.Write(p)
+	l.part = append(l.part, p...)
+	for {
+		i := bytes.IndexByte(l.part, '\n')
+		if i < 0 {
+			break
+		}
+		l.lines = append(l.lines, string(l.part[:i]))
+		l.part = l.part[i+1:]
+	}
+	return len(p), nil
+}
+
+// Mark writes a separator line (e.g. the command being run).
+func (l *ProcLog) Mark(s string) { _, _ = l.Write([]byte("----- " + s + "\n")) }
+
+// Snapshot returns every line so far.
+func (l *ProcLog) Snapshot() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := append([]string(nil), l.lines...)
+	if len(l.part) > 0 {
+		out = append(out, string(l.part))
+	}
+	return out
+}
+
+// Contains reports whether a line contains s.
+func (l *ProcLog) Contains(s string) bool {
+	for _, line := range l.Snapshot() {
+		if strings.Contains(line, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// Grep returns the lines containing s (case-insensitively when fold).
+func (l *ProcLog) Grep(s string, fold bool) []string {
+	var out []string
+	for _, line := range l.Snapshot() {
+		if strings.Contains(line, s) || fold && strings.Contains(strings.ToLower(line), strings.ToLower(s)) {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+// Close closes the log file.
+func (l *ProcLog) Close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_ = l.file.Close()
+}
+
+// DumpLines logs the last max lines with a header.
+func DumpLines(t testing.TB, header string, lines []string, max int) {
+	t.Helper()
+	if len(lines) > max {
+		t.Logf("%s (last %d of %d lines):", header, max, len(lines))
+		lines = lines[len(lines)-max:]
+	} else {
+		t.Logf("%s (%d lines):", header, len(lines))
+	}
+	for _, l := range lines {
+		t.Log("  " + l)
+	}
+}
+
+// DumpFile logs the last max lines of a file, if it has any.
+func DumpFile(t testing.TB, header, path string, max int) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil || len(b) == 0 {
+		return
+	}
+	DumpLines(t, header+" "+filepath.Base(path), strings.Split(strings.TrimRight(string(b), "\n"), "\n"), max)
+}
+
+// BuildSwitchboard builds ./cmd/switchboard of the module the tests run in
+// into dir (with -race when race) and returns the binary's path.
+func BuildSwitchboard(dir string, race bool) (string, error) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		return "", fmt.Errorf("go toolchain not found: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, goBin, "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	gomod := strings.TrimSpace(string(out))
+	if gomod == "" || gomod == os.DevNull {
+		return "", errors.New("not inside the switchboard module")
+	}
+	bin := filepath.Join(dir, "switchboard")
+	args := []string{"build", "-o", bin}
+	if race {
+		args = append(args, "-race")
+	}
+	args = append(args, "./cmd/switchboard")
+	cmd := exec.CommandContext(ctx, goBin, args...)
+	cmd.Dir = filepath.Dir(gomod)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out)
+	}
+	return bin, nil
+}
