@@ -69,6 +69,7 @@ not start (exit status 2).`,
 	f.String("ban-after", "", "failed digest challenges per user and source IP within 60s before a 300s ban (default 5, -1 off)")
 	f.String("flood-limit", "", "messages per source IP within 2s before a 300s ban (default off)")
 	f.String("max-user-pstn-calls", "", "simultaneous outbound PSTN calls per user (default 2, 0 unlimited; emergency exempt)")
+	f.String("intl-calls-per-hour", "", "international PSTN calls per tenant per hour (default 100, 0 unlimited; emergency exempt)")
 	f.String("trusted", "", "source `ADDRS` (IPs or CIDRs, comma separated) never limited nor banned")
 	f.String("log-level", def.LogLevel, "log `LEVEL`: "+strings.Join(config.LogLevels(), ", "))
 	return cmd
@@ -115,6 +116,7 @@ func applyFlags(cfg *config.Config, fs *pflag.FlagSet) {
 		"flood-limit":         &cfg.FloodLimit,
 		"trusted":             &cfg.Trusted,
 		"max-user-pstn-calls": &cfg.MaxUserPSTNCalls,
+		"intl-calls-per-hour": &cfg.IntlCallsPerHour,
 	} {
 		if f := fs.Lookup(name); f != nil && f.Changed {
 			*dst = f.Value.String()

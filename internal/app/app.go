@@ -66,7 +66,8 @@ type node struct {
 func build(ctx context.Context, cfg config.Config, log *slog.Logger) (n *node, err error) {
 	interval, window := cfg.Durations()
 	n = &node{cfg: cfg, log: log, dir: directory.NewHolder(),
-		live: &live{health: trunk.NewHealth(trunk.Config{Interval: interval, Window: window}, time.Now)}}
+		live: &live{health: trunk.NewHealth(trunk.Config{Interval: interval, Window: window}, time.Now),
+			vel: newVelocity(cfg.IntlPerHour(), time.Now, log)}}
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}

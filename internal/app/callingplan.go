@@ -119,9 +119,9 @@ func (l *live) RouteCall(callID string, caller *pbx.User, dialed string) callctl
 	dialed = dialedString(dialed)
 	d := tr.table.Route(routingCaller(caller), dialed, l.statusFunc(tr))
 	if r, ok := l.cp.route(callID, caller, dialed, d); ok {
-		return r
+		return l.vel.check(caller, r)
 	}
-	return l.toCallctl(c, tr, caller, d)
+	return l.vel.check(caller, l.toCallctl(c, tr, caller, d))
 }
 
 // takes says whether the Calling Plan takes a call Direct Routing decided

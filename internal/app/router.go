@@ -15,6 +15,7 @@ import (
 
 // live publishes the compiled configuration to the call path.
 type live struct {
+	vel    *velocity // international velocity limit (toll fraud)
 	p      atomic.Pointer[compiled]
 	health *trunk.Health
 	cp     *callingPlan // the operator's Calling Plan; nil: none (callingplan.go)

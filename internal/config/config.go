@@ -37,6 +37,9 @@ type Config struct {
 	// MaxUserPSTNCalls caps a user's simultaneous outbound PSTN calls
 	// (toll fraud; emergency calls exempt): default 2, "0" = unlimited.
 	MaxUserPSTNCalls string `yaml:"maxUserPstnCalls" json:"maxUserPstnCalls"`
+	// IntlCallsPerHour caps a tenant's international PSTN calls per hour
+	// (toll fraud; emergency calls exempt): default 100, "0" = unlimited.
+	IntlCallsPerHour string `yaml:"intlCallsPerHour" json:"intlCallsPerHour"`
 	// Trusted lists source addresses or CIDRs never limited nor banned,
 	// comma separated (e.g. the office NAT).
 	Trusted      string `yaml:"trusted" json:"trusted"`

@@ -133,7 +133,7 @@ func (c Config) Validate() error {
 		}
 	}
 	errs = append(errs, c.Cloud.validate()...)
-	for _, n := range []struct{ key, value string }{{"banAfter", c.BanAfter}, {"floodLimit", c.FloodLimit}, {"maxUserPstnCalls", c.MaxUserPSTNCalls}} {
+	for _, n := range []struct{ key, value string }{{"banAfter", c.BanAfter}, {"floodLimit", c.FloodLimit}, {"maxUserPstnCalls", c.MaxUserPSTNCalls}, {"intlCallsPerHour", c.IntlCallsPerHour}} {
 		if n.value == "" {
 			continue
 		}
@@ -153,6 +153,18 @@ func (c Config) UserPSTNCalls() int {
 		return 2
 	}
 	n, _ := strconv.Atoi(c.MaxUserPSTNCalls)
+	if n < 0 {
+		return 0
+	}
+	return n
+}
+
+// IntlPerHour is IntlCallsPerHour as a number (default 100, 0 = unlimited).
+func (c Config) IntlPerHour() int {
+	if c.IntlCallsPerHour == "" {
+		return 100
+	}
+	n, _ := strconv.Atoi(c.IntlCallsPerHour)
 	if n < 0 {
 		return 0
 	}
