@@ -118,10 +118,11 @@ func (l *live) RouteCall(callID string, caller *pbx.User, dialed string) callctl
 	}
 	dialed = dialedString(dialed)
 	d := tr.table.Route(routingCaller(caller), dialed, l.statusFunc(tr))
-	if r, ok := l.cp.route(callID, caller, dialed, d); ok {
-		return l.vel.check(caller, r)
+	r, ok := l.cp.route(callID, caller, dialed, d)
+	if !ok {
+		r = l.toCallctl(c, tr, caller, d)
 	}
-	return l.vel.check(caller, l.toCallctl(c, tr, caller, d))
+	return l.vel.check(caller, tr.deny(r))
 }
 
 // takes says whether the Calling Plan takes a call Direct Routing decided

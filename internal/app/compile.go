@@ -35,6 +35,7 @@ type tenantRouting struct {
 	table    *routing.Table
 	gateways map[string]*gateway // fqdn → gateway
 	callerID map[string]provision.CallerIDPolicy
+	denied   []string // settings.deniedPrefixes
 }
 
 type gateway struct {
@@ -120,6 +121,10 @@ func compileTenant(t pbx.Tenant, objs []pbx.Object, dir *directory.Directory) (*
 			doc.EmergencyRoutingPolicies = append(doc.EmergencyRoutingPolicies, v)
 		case "pstnUsages":
 			doc.PSTNUsages = append(doc.PSTNUsages, o.Name)
+		case "settings":
+			var v provision.Settings
+			err = json.Unmarshal(o.Spec, &v)
+			doc.Settings = &v
 		case "callerIdPolicies":
 			var v provision.CallerIDPolicy
 			err = json.Unmarshal(o.Spec, &v)
@@ -169,6 +174,9 @@ func compileTenant(t pbx.Tenant, objs []pbx.Object, dir *directory.Directory) (*
 		callerID: map[string]provision.CallerIDPolicy{}}
 	for _, p := range doc.CallerIDPolicies {
 		tr.callerID[p.Name] = p
+	}
+	if doc.Settings != nil {
+		tr.denied = doc.Settings.DeniedPrefixes
 	}
 	if len(t.Domains) > 0 {
 		tr.domain = t.Domains[0]

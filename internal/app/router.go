@@ -225,3 +225,17 @@ func atoi(s string) int {
 	}
 	return n
 }
+
+// deny refuses a PSTN route to a number under one of the tenant's denied
+// prefixes (toll fraud); emergency routes are never denied.
+func (tr *tenantRouting) deny(r callctl.Route) callctl.Route {
+	if r.Kind != callctl.KindPSTN {
+		return r
+	}
+	for _, p := range tr.denied {
+		if strings.HasPrefix(r.Number, p) {
+			return callctl.Route{Kind: callctl.KindRejected, Code: 403, Reason: "Destination Denied"}
+		}
+	}
+	return r
+}

@@ -43,3 +43,21 @@ func TestInternationalVelocity(t *testing.T) {
 		t.Fatal("international classification")
 	}
 }
+
+func TestDeniedPrefixes(t *testing.T) {
+	tr := &tenantRouting{denied: []string{"+1900", "+881"}}
+	cases := []struct {
+		r    callctl.Route
+		kind callctl.RouteKind
+	}{
+		{callctl.Route{Kind: callctl.KindPSTN, Number: "+19005551234"}, callctl.KindRejected},
+		{callctl.Route{Kind: callctl.KindPSTN, Number: "+8816123"}, callctl.KindRejected},
+		{callctl.Route{Kind: callctl.KindPSTN, Number: "+14255551234"}, callctl.KindPSTN},
+		{callctl.Route{Kind: callctl.KindEmergency, Number: "+1900"}, callctl.KindEmergency},
+	}
+	for _, c := range cases {
+		if got := tr.deny(c.r); got.Kind != c.kind {
+			t.Errorf("%s: kind %v, want %v", c.r.Number, got.Kind, c.kind)
+		}
+	}
+}

@@ -37,6 +37,7 @@ func Canonical(d Document) Document {
 		out.Settings = &Settings{
 			DisplayName:          strings.TrimSpace(d.Settings.DisplayName),
 			DefaultUsageLocation: strings.ToUpper(strings.TrimSpace(d.Settings.DefaultUsageLocation)),
+			DeniedPrefixes:       mapList(d.Settings.DeniedPrefixes, strings.TrimSpace),
 		}
 	}
 	out.Edges = mapList(d.Edges, func(e Edge) Edge {

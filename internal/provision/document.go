@@ -35,6 +35,10 @@ type Document struct {
 type Settings struct {
 	DisplayName          string `yaml:"displayName,omitempty" json:"displayName,omitempty"`
 	DefaultUsageLocation string `yaml:"defaultUsageLocation,omitempty" json:"defaultUsageLocation,omitempty"` // ISO 3166 alpha-2
+	// DeniedPrefixes are E.164 prefixes (premium rate, high-risk
+	// destinations) no PSTN call of the tenant may reach, whatever its voice
+	// routes say (toll fraud); emergency numbers are never denied.
+	DeniedPrefixes []string `yaml:"deniedPrefixes,omitempty" json:"deniedPrefixes,omitempty"`
 }
 
 // UserSpec is a user as written in a tenant document. Password is plaintext

@@ -210,6 +210,23 @@ func (c *checker) settings(s *Settings) {
 	}
 	c.text("settings.displayName", s.DisplayName, MaxDisplayNameLen)
 	c.country("settings.defaultUsageLocation", s.DefaultUsageLocation)
+	for i, p := range s.DeniedPrefixes {
+		if !deniedPrefix(p) {
+			c.add(fmt.Sprintf("settings.deniedPrefixes[%d]", i), "%q is not an E.164 prefix (expected + and 1 to 15 digits)", p)
+		}
+	}
+}
+
+func deniedPrefix(p string) bool {
+	if len(p) < 2 || len(p) > 16 || p[0] != '+' {
+		return false
+	}
+	for _, r := range p[1:] {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // inDomain returns the tenant domain host belongs to (equal or a
