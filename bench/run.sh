@@ -2,8 +2,8 @@
 # bench/run.sh: Switchboard side by side with Kamailio, driven by SIPp on
 # 127.0.0.1. See bench/README.md for what each figure means and what limits it.
 #
-#   bench/run.sh              full run (about 10 minutes on 2 cores)
-#   QUICK=1 bench/run.sh      smoke test (about 2 minutes)
+#   bench/run.sh              full run (about 10 minutes on an idle 2-core machine)
+#   QUICK=1 bench/run.sh      smoke test (3-4 minutes)
 #
 # It installs nothing: it says what is missing and stops. Every SIPp run is
 # bounded by -m and -timeout (and by coreutils timeout as a backstop); every
@@ -18,7 +18,7 @@ SC=$HERE/scenarios
 # Every knob is an environment variable; QUICK=1 changes the defaults only.
 QUICK=${QUICK:-0}
 if [[ $QUICK == 1 ]]; then
-	: "${REG_RATES:=2000 8000}" "${REG_STEP_SECS:=2}"
+	: "${REG_RATES:=1000 4000 8000}" "${REG_STEP_SECS:=2}"
 	: "${CALL_RATES:=500 2000}" "${CALL_STEP_SECS:=2}"
 	: "${REFINE:=0}"
 	: "${RSS_CALLS:=300}" "${RSS_HOLD_MS:=4000}"
@@ -669,7 +669,7 @@ done
 
 # ------------------------------------------------------------ table
 g() { echo "${R[$1]:-}"; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || a == "-" || b == "-" || b + 0 == 0) print "-"; else printf "%.2f", a / b }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || a == "-" || b == "-" || a + 0 == 0 || b + 0 == 0) print "-"; else printf "%.2f", a / b }'; }
 # common_rate SYS1 SYS2 KIND: the highest rate both passed (CPU comparison)
 common_rate() {
 	local r best=
@@ -696,6 +696,7 @@ maxcell() { # maxcell SYS KIND: the max, marked when the harness capped it
 	local v c
 	v=$(g "$1.$2.max")
 	[[ -n $v ]] || { echo "-"; return; }
+	[[ $v != 0 ]] || { echo "none passed"; return; }
 	c=$(g "sipp.$2.max")
 	if [[ -n $(g "$1.$2.harness") ]]; then
 		v="≥$v (SIPp)"
