@@ -38,17 +38,21 @@ func WaitFor(t testing.TB, timeout, interval time.Duration, what string, cond fu
 	}
 }
 
-// FreePort returns a 127.0.0.1 port that is free for both UDP and TCP
-// (listen on :0, check the other transport, close both).
+// FreePort returns a port that is free for both UDP and TCP on every
+// address (bound on the wildcard to check), chosen at random in 30000-32767:
+// below the kernel's ephemeral range, so no outgoing socket of a parallel
+// test can take it between the check and the use, and above the ranges
+// FreeUDPRange hands out for media.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	for range 100 {
-		tl, err := net.Listen("tcp", "127.0.0.1:0")
+	const lowest, span = 30000, 2768
+	for range 200 {
+		port := lowest + rand.IntN(span)
+		tl, err := net.Listen("tcp", net.JoinHostPort("0.0.0.0", strconv.Itoa(port)))
 		if err != nil {
-			t.Fatalf("free port: %v", err)
+			continue
 		}
-		port := tl.Addr().(*net.TCPAddr).Port
-		ul, err := net.ListenPacket("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		ul, err := net.ListenPacket("udp", net.JoinHostPort("0.0.0.0", strconv.Itoa(port)))
 		_ = tl.Close()
 		if err != nil {
 			continue
@@ -56,17 +60,18 @@ func FreePort(t testing.TB) int {
 		_ = ul.Close()
 		return port
 	}
-	t.Fatal("no port free for both UDP and TCP on 127.0.0.1")
+	t.Fatal("no port free for both UDP and TCP in 30000-32767")
 	return 0
 }
 
 // FreeUDPRange returns "LOW-HIGH", n consecutive UDP ports (LOW even) that
-// are free on 127.0.0.1 now. It looks below the kernel's ephemeral range
-// and above SIPp's default media ports (6000-6199), at a random place so
-// parallel servers rarely pick the same range.
+// are free on 127.0.0.1 now, in 10000-29999: below FreePort's band and
+// the kernel's ephemeral range, above SIPp's default media ports
+// (6000-6199), at a random place so parallel servers rarely pick the same
+// range.
 func FreeUDPRange(t testing.TB, n int) string {
 	t.Helper()
-	const lowest, highest = 10000, 32000
+	const lowest, highest = 10000, 30000
 	for range 50 {
 		low := lowest + 2*rand.IntN((highest-lowest-n)/2)
 		if udpRangeFree(low, n) {
