@@ -54,13 +54,8 @@ func boolParam(r *http.Request, name string) (bool, error) {
 // putTenant applies a tenant document: 201 when the tenant was created, 200
 // otherwise, with the provision.Result.
 func (s *server) putTenant(w http.ResponseWriter, r *http.Request) {
-	if s.o.Provision == nil {
-		s.fail(w, r, errNotImplemented)
-		return
-	}
-	o, err := applyOptions(r)
-	if err != nil {
-		s.fail(w, r, err)
+	o, ok := s.changeOptions(w, r)
+	if !ok {
 		return
 	}
 	var doc provision.Document
@@ -112,13 +107,8 @@ func (s *server) getTenant(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) deleteTenant(w http.ResponseWriter, r *http.Request) {
-	if s.o.Provision == nil {
-		s.fail(w, r, errNotImplemented)
-		return
-	}
-	o, err := applyOptions(r)
-	if err != nil {
-		s.fail(w, r, err)
+	o, ok := s.changeOptions(w, r)
+	if !ok {
 		return
 	}
 	res, err := s.o.Provision.DeleteTenant(r.Context(), tenantParam(r), o)
@@ -143,13 +133,8 @@ func (s *server) getSettings(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) putSettings(w http.ResponseWriter, r *http.Request) {
-	if s.o.Provision == nil {
-		s.fail(w, r, errNotImplemented)
-		return
-	}
-	o, err := applyOptions(r)
-	if err != nil {
-		s.fail(w, r, err)
+	o, ok := s.changeOptions(w, r)
+	if !ok {
 		return
 	}
 	var settings provision.Settings
@@ -327,4 +312,20 @@ func decodeCursor(c string) (string, error) {
 		return "", &badRequest{Field: "cursor", Message: fmt.Sprintf("%q is not a cursor of this list", c)}
 	}
 	return string(b), nil
+}
+
+// changeOptions is the prologue of every handler that changes a tenant:
+// provisioning must be wired, and ?dryRun=&prune= must parse. It answers
+// the request itself when not.
+func (s *server) changeOptions(w http.ResponseWriter, r *http.Request) (provision.Options, bool) {
+	if s.o.Provision == nil {
+		s.fail(w, r, errNotImplemented)
+		return provision.Options{}, false
+	}
+	o, err := applyOptions(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return provision.Options{}, false
+	}
+	return o, true
 }

@@ -77,13 +77,8 @@ func (s *server) getObject(k provision.Kind) http.HandlerFunc {
 // the URL. Lists of strings (domains, pstnUsages) take no body.
 func (s *server) putObject(k provision.Kind) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if s.o.Provision == nil {
-			s.fail(w, r, errNotImplemented)
-			return
-		}
-		o, err := applyOptions(r)
-		if err != nil {
-			s.fail(w, r, err)
+		o, ok := s.changeOptions(w, r)
+		if !ok {
 			return
 		}
 		tenant, name := tenantParam(r), pathParam(r, "name")
@@ -155,13 +150,8 @@ func decodeItem(w http.ResponseWriter, r *http.Request, k provision.Kind, name s
 
 func (s *server) deleteObject(k provision.Kind) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if s.o.Provision == nil {
-			s.fail(w, r, errNotImplemented)
-			return
-		}
-		o, err := applyOptions(r)
-		if err != nil {
-			s.fail(w, r, err)
+		o, ok := s.changeOptions(w, r)
+		if !ok {
 			return
 		}
 		res, err := s.o.Provision.Delete(r.Context(), tenantParam(r), k, pathParam(r, "name"), o)
