@@ -42,12 +42,19 @@ func WaitFor(t testing.TB, timeout, interval time.Duration, what string, cond fu
 // address (bound on the wildcard to check), chosen at random in 30000-32767:
 // below the kernel's ephemeral range, so no outgoing socket of a parallel
 // test can take it between the check and the use, and above the ranges
-// FreeUDPRange hands out for media.
+// FreeUDPRange hands out for media. The port is also reserved, for the
+// test's lifetime, by a lock file shared by every test process on the
+// machine, so two parallel suites never pick the same one.
 func FreePort(t testing.TB) int {
 	t.Helper()
 	const lowest, span = 30000, 2768
-	for range 200 {
+	dir := filepath.Join(os.TempDir(), "switchboard-test-ports")
+	_ = os.MkdirAll(dir, 0o755)
+	for range 500 {
 		port := lowest + rand.IntN(span)
+		if !reserve(t, dir, port) {
+			continue
+		}
 		tl, err := net.Listen("tcp", net.JoinHostPort("0.0.0.0", strconv.Itoa(port)))
 		if err != nil {
 			continue
@@ -62,6 +69,27 @@ func FreePort(t testing.TB) int {
 	}
 	t.Fatal("no port free for both UDP and TCP in 30000-32767")
 	return 0
+}
+
+// reserve takes the lock file of port (a stale one, older than an hour,
+// from a run that was killed, is taken over) and removes it when the test
+// ends.
+func reserve(t testing.TB, dir string, port int) bool {
+	path := filepath.Join(dir, strconv.Itoa(port))
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		fi, serr := os.Stat(path)
+		if serr != nil || time.Since(fi.ModTime()) < time.Hour {
+			return false
+		}
+		_ = os.Remove(path)
+		if f, err = os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644); err != nil {
+			return false
+		}
+	}
+	_ = f.Close()
+	t.Cleanup(func() { _ = os.Remove(path) })
+	return true
 }
 
 // FreeUDPRange returns "LOW-HIGH", n consecutive UDP ports (LOW even) that
