@@ -199,6 +199,15 @@ func (s *server) acquireNumbers(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) releaseNumber(w http.ResponseWriter, r *http.Request) {
+	s.numberChange(w, r, func(cp CallingPlan, r *http.Request, tenant, num string) (numbering.Number, error) {
+		return cp.Release(r.Context(), tenant, num, who(r).actor())
+	})
+}
+
+// numberChange runs one change of a tenant's number (release, unassign)
+// and answers with the number as it is afterwards.
+func (s *server) numberChange(w http.ResponseWriter, r *http.Request,
+	change func(cp CallingPlan, r *http.Request, tenant, num string) (numbering.Number, error)) {
 	cp, tenant, ok := s.cpTenant(w, r)
 	if !ok {
 		return
@@ -206,7 +215,7 @@ func (s *server) releaseNumber(w http.ResponseWriter, r *http.Request) {
 	num, err := numberParam(r)
 	if err == nil {
 		var n numbering.Number
-		if n, err = cp.Release(r.Context(), tenant, num, who(r).actor()); err == nil {
+		if n, err = change(cp, r, tenant, num); err == nil {
 			writeJSON(w, http.StatusOK, n)
 			return
 		}
@@ -236,19 +245,9 @@ func (s *server) assignNumber(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) unassignNumber(w http.ResponseWriter, r *http.Request) {
-	cp, tenant, ok := s.cpTenant(w, r)
-	if !ok {
-		return
-	}
-	num, err := numberParam(r)
-	if err == nil {
-		var n numbering.Number
-		if n, err = cp.Unassign(r.Context(), tenant, num, who(r).actor()); err == nil {
-			writeJSON(w, http.StatusOK, n)
-			return
-		}
-	}
-	s.fail(w, r, cpError(err))
+	s.numberChange(w, r, func(cp CallingPlan, r *http.Request, tenant, num string) (numbering.Number, error) {
+		return cp.Unassign(r.Context(), tenant, num, who(r).actor())
+	})
 }
 
 func (s *server) usage(w http.ResponseWriter, r *http.Request) {
