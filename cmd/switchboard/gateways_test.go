@@ -20,6 +20,7 @@ sbc1.contoso.com  udp        5067  127.0.0.1                true     true     De
 sbc2.contoso.com  tls        5061                           true     true     Active    42s ago       90/100 (alert)
 sbc3.contoso.com  tls        5061             redmond-edge  false    true     Disabled  never         0
 sbc4.contoso.com  tls        5061                           false    true     Disabled  never         0
+sbc5.contoso.com  tls        5061             redmond-edge  true     true     Active    42s ago       0
 `
 	if code != 0 || stdout != want {
 		t.Errorf("get pstnGateways: exit %d, stderr %s\n%s\nwant\n%s", code, stderr, stdout, want)
@@ -37,6 +38,7 @@ sbc1.contoso.com  Demoted   never         never         0         0
 sbc2.contoso.com  Active    42s ago       never         0         90/100 (alert)
 sbc3.contoso.com  Disabled  never         never         0         0
 sbc4.contoso.com  Disabled  never         never         0         0
+sbc5.contoso.com  Active    42s ago       never         0         0
 `
 	if code != 0 || stdout != want {
 		t.Errorf("get pstnGateways --status: exit %d\n%s\nwant\n%s", code, stdout, want)

@@ -63,10 +63,13 @@ USER is one of the tenant's users: SIP address, user part or extension.
   rule        the normalisation rule that matched, if any
   target      user | pstn | emergency | rejected
   user        the callee's SIP address when target is user
-  via         directRouting when target is pstn or emergency
+  via         when target is pstn or emergency: directRouting, or
+              "edge NAME" when the gateway tried first sits at hybrid edge
+              NAME (the call is carried through that edge)
   usage       the PSTN usage whose routes matched
-  routes      [{name, priority, gateways: [fqdn...], status: [...], excluded}],
-              in the order they are tried
+  routes      [{name, priority, gateways: [fqdn...], status: [...], edges,
+              excluded}], in the order they are tried; edges (only when a
+              gateway sits at an edge) names each gateway's edge, "" if none
   reason      why, when target is rejected (cause: a machine-readable class)
   emergency   true for an emergency number
   steps       the explanation, one line per step
@@ -159,6 +162,9 @@ func writeDecision(w io.Writer, user string, d routing.Decision) error {
 			st := ""
 			if j < len(r.Status) {
 				st = string(r.Status[j])
+			}
+			if j < len(r.Edges) && r.Edges[j] != "" {
+				st += "\tvia edge " + r.Edges[j]
 			}
 			fmt.Fprintf(tw, "       %d. %s\t%s\n", j+1, g, st)
 		}

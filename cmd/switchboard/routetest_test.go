@@ -22,7 +22,8 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // contosoDoc is examples/contoso-full.yaml with what the route test cases
 // need besides: carol has enterprise voice disabled; sbc4 is disabled and
-// is the only gateway of route "fr" and one of two of route "uk".
+// is the only gateway of route "fr" and one of two of route "uk"; sbc5 is
+// the SBC at edge redmond-edge (Active), tried before sbc1 by route "de".
 func contosoDoc(t *testing.T) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "..", "examples", "contoso-full.yaml"))
@@ -31,10 +32,12 @@ func contosoDoc(t *testing.T) string {
 	}
 	doc := string(b)
 	for _, r := range [][2]string{
-		{"  - fqdn: sbc3.contoso.com\n", "  - fqdn: sbc4.contoso.com\n    enabled: false\n  - fqdn: sbc3.contoso.com\n"},
+		{"  - fqdn: sbc3.contoso.com\n", "  - fqdn: sbc4.contoso.com\n    enabled: false\n" +
+			"  - {fqdn: sbc5.contoso.com, edge: redmond-edge, enabled: true}\n  - fqdn: sbc3.contoso.com\n"},
 		{"voiceRoutes:\n", "voiceRoutes:\n" +
 			"  - {name: uk, numberPattern: '^\\+44\\d+$', priority: 3, onlinePstnGatewayList: [sbc4.contoso.com, sbc2.contoso.com], onlinePstnUsages: [LongDistance]}\n" +
-			"  - {name: fr, numberPattern: '^\\+33\\d+$', priority: 4, onlinePstnGatewayList: [sbc4.contoso.com], onlinePstnUsages: [LongDistance]}\n"},
+			"  - {name: fr, numberPattern: '^\\+33\\d+$', priority: 4, onlinePstnGatewayList: [sbc4.contoso.com], onlinePstnUsages: [LongDistance]}\n" +
+			"  - {name: de, numberPattern: '^\\+49\\d+$', priority: 5, onlinePstnGatewayList: [sbc5.contoso.com, sbc1.contoso.com], onlinePstnUsages: [LongDistance]}\n"},
 	} {
 		if !strings.Contains(doc, r[0]) {
 			t.Fatalf("examples/contoso-full.yaml no longer has %q", r[0])
@@ -61,7 +64,7 @@ var goldenNow = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 
 // contosoServer is the real admin API (app.NewAdminAPI over SQLite) with
 // contosoDoc applied through the CLI. sbc2 has answered OPTIONS (Active);
-// sbc1 has not (Demoted); sbc3 and sbc4 are disabled: gateway order is
+// so has sbc5; sbc1 has not (Demoted); sbc3 and sbc4 are disabled: gateway order is
 // deterministic.
 type contosoServer struct {
 	env    map[string]string
@@ -87,6 +90,7 @@ func newContosoServer(t *testing.T) *contosoServer {
 		t.Fatalf("apply: exit %d: %s", code, stderr)
 	}
 	health.OptionsReceived("contoso/sbc2.contoso.com")
+	health.OptionsReceived("contoso/sbc5.contoso.com")
 	return cs
 }
 
@@ -115,6 +119,7 @@ func TestRouteTestGolden(t *testing.T) {
 		{"premium-900-blocked", "alice@contoso.com", "+1 900 555 0100", 0},
 		{"disabled-gateway-skipped", "alice@contoso.com", "+44 20 7946 0000", 0},
 		{"all-gateways-disabled", "alice@contoso.com", "+33 1 23 45 67 89", 0},
+		{"via-edge", "alice@contoso.com", "+49 30 1234567", 0},
 		{"emergency-911", "alice@contoso.com", "911", 0},
 		{"emergency-112-mask", "alice@contoso.com", "112", 0},
 		{"ev-disabled-pstn", "carol@contoso.com", "+12065550100", 0},

@@ -140,7 +140,7 @@ func compileTenant(t pbx.Tenant, objs []pbx.Object, dir *directory.Directory) (*
 	}
 	cfg := routing.TenantConfig{Name: t.Name, PstnUsages: doc.PSTNUsages}
 	for _, g := range doc.PSTNGateways {
-		cfg.Gateways = append(cfg.Gateways, routing.Gateway{FQDN: g.FQDN, Enabled: g.Enabled})
+		cfg.Gateways = append(cfg.Gateways, routing.Gateway{FQDN: g.FQDN, Enabled: g.Enabled, Edge: g.Edge})
 	}
 	for _, v := range doc.VoiceRoutes {
 		cfg.VoiceRoutes = append(cfg.VoiceRoutes, routing.VoiceRoute{Name: v.Name, NumberPattern: v.NumberPattern,

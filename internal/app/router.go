@@ -96,7 +96,13 @@ func (l *live) toCallctl(c *compiled, tr *tenantRouting, caller *pbx.User, d rou
 		}
 		return callctl.Route{Kind: callctl.KindUser, User: u}
 	case routing.TargetPSTN, routing.TargetEmergency:
-		r := callctl.Route{Kind: callctl.KindPSTN, Number: d.Normalized, Via: d.Via}
+		via := d.Via
+		if _, ok := routing.EdgeOf(via); ok {
+			// Direct Routing carried through an edge: counted (user PSTN
+			// call limit) and recorded in the CDR as Direct Routing.
+			via = routing.ViaDirectRouting
+		}
+		r := callctl.Route{Kind: callctl.KindPSTN, Number: d.Normalized, Via: via}
 		if d.Target == routing.TargetEmergency {
 			r.Kind = callctl.KindEmergency
 		}

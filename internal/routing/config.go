@@ -55,6 +55,9 @@ type Rule struct {
 type Gateway struct {
 	FQDN    string `json:"fqdn"`
 	Enabled bool   `json:"enabled"`
+	// Edge is the hybrid edge node the gateway sits at (the site's SBC):
+	// calls to it are carried through that edge. Empty: reached directly.
+	Edge string `json:"edge,omitempty"`
 }
 
 // VoiceRoute sends numbers matching NumberPattern to its gateways; it is

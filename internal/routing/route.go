@@ -56,8 +56,23 @@ const (
 	TargetRejected  Target = "rejected"
 )
 
-// ViaDirectRouting is the only Decision.Via so far: the tenant's own SBCs.
+// ViaDirectRouting is Decision.Via of a call to the tenant's own SBCs,
+// reached directly.
 const ViaDirectRouting = "directRouting"
+
+// viaEdgePrefix starts Decision.Via of a call whose first gateway sits at a
+// hybrid edge: "edge redmond".
+const viaEdgePrefix = "edge "
+
+// ViaEdge is Decision.Via of a Direct Routing call carried through the
+// named edge node (the chosen gateway has edge: name).
+func ViaEdge(name string) string { return viaEdgePrefix + name }
+
+// EdgeOf returns the edge a Decision.Via names, if it is ViaEdge.
+func EdgeOf(via string) (string, bool) {
+	name, ok := strings.CutPrefix(via, viaEdgePrefix)
+	return name, ok && name != ""
+}
 
 // Cause classifies a rejection for the one table that maps it to a SIP
 // status (suggested: notFound and invalidNumber 404, the others 403).
@@ -83,7 +98,7 @@ type Decision struct {
 	Rule       string        `json:"rule"` // the normalisation rule that matched, if any
 	Target     Target        `json:"target"`
 	User       string        `json:"user"` // the callee's sipAddress when Target is user
-	Via        string        `json:"via"`
+	Via        string        `json:"via"` // directRouting, "edge NAME" (through that edge), callingPlan
 	Usage      string        `json:"usage"`
 	Routes     []RouteChoice `json:"routes"` // in the order they are tried
 	Reason     string        `json:"reason"` // why, when Target is rejected
@@ -93,13 +108,16 @@ type Decision struct {
 }
 
 // RouteChoice is one matching voice route and its gateways in try order.
-// Status runs parallel to Gateways; Excluded lists its disabled gateways.
-// A route without a usable gateway is still listed, to explain.
+// Status runs parallel to Gateways, and so does Edges when any of them sits
+// at a hybrid edge (the edge's name, "" for a gateway reached directly);
+// Excluded lists its disabled gateways. A route without a usable gateway is
+// still listed, to explain.
 type RouteChoice struct {
 	Name     string   `json:"name"`
 	Priority int      `json:"priority"`
 	Gateways []string `json:"gateways"`
 	Status   []Status `json:"status"`
+	Edges    []string `json:"edges,omitempty"`
 	Excluded []string `json:"excluded,omitempty"`
 }
 
@@ -203,10 +221,17 @@ func (t *Table) route(c Caller, dialled string, health func(string) Status, expl
 	return x.finish()
 }
 
-// finish rejects a decision whose routes have no usable gateway.
+// finish rejects a decision whose routes have no usable gateway. Otherwise
+// the gateway tried first decides Via: through its edge when it has one.
 func (x *decider) finish() Decision {
 	for _, r := range x.d.Routes {
 		if len(r.Gateways) > 0 {
+			if len(r.Edges) > 0 && r.Edges[0] != "" {
+				x.d.Via = ViaEdge(r.Edges[0])
+				if x.explain {
+					x.step("gateway %s sits at edge %q: the call is carried through that edge", r.Gateways[0], r.Edges[0])
+				}
+			}
 			if x.explain {
 				x.step("target %s via %s, usage %q, %d route(s)", x.d.Target, x.d.Via, x.d.Usage, len(x.d.Routes))
 			}
@@ -318,6 +343,9 @@ func (x *decider) explainRoutes(usage string, rs []RouteChoice) {
 		gws := make([]string, len(r.Gateways))
 		for i, g := range r.Gateways {
 			gws[i] = fmt.Sprintf("%s (%s)", g, r.Status[i])
+			if i < len(r.Edges) && r.Edges[i] != "" {
+				gws[i] = fmt.Sprintf("%s (%s, via edge %s)", g, r.Status[i], r.Edges[i])
+			}
 		}
 		line := fmt.Sprintf("route %q: gateways in try order: %s", r.Name, strings.Join(gws, ", "))
 		if len(gws) == 0 {
@@ -343,17 +371,29 @@ func (x *decider) order(r *route) RouteChoice {
 			rc.Excluded = append(rc.Excluded, g.FQDN)
 			continue
 		}
-		gs = append(gs, gatewayState{g.FQDN, st})
+		gs = append(gs, gatewayState{g.FQDN, g.Edge, st})
 	}
 	for i := len(gs) - 1; i > 0; i-- {
 		j := x.t.intN(i + 1)
 		gs[i], gs[j] = gs[j], gs[i]
 	}
+	edges := false
 	for _, want := range [...]Status{Active, Demoted} {
 		for _, g := range gs {
 			if g.status == want {
 				rc.Gateways = append(rc.Gateways, g.fqdn)
 				rc.Status = append(rc.Status, g.status)
+				edges = edges || g.edge != ""
+			}
+		}
+	}
+	if edges {
+		rc.Edges = make([]string, 0, len(rc.Gateways))
+		for _, want := range [...]Status{Active, Demoted} {
+			for _, g := range gs {
+				if g.status == want {
+					rc.Edges = append(rc.Edges, g.edge)
+				}
 			}
 		}
 	}
@@ -362,6 +402,7 @@ func (x *decider) order(r *route) RouteChoice {
 
 type gatewayState struct {
 	fqdn   string
+	edge   string
 	status Status
 }
 

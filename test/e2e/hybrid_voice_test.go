@@ -7,6 +7,7 @@ package e2e
 // keeps PSTN in and out through the SBC for the users at the site.
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -36,6 +37,26 @@ func TestHybridVoiceThroughTheEdge(t *testing.T) {
 	p := startHybrid(t, hybridVoiceDoc(port))
 	phone(t, p.cloud, "alice", alicePassword, 5*time.Minute)
 	phone(t, p.edge, "bob", bobPassword, 5*time.Minute)
+
+	t.Run("route test on the cloud shows the call carried through the edge", func(t *testing.T) {
+		out, err := p.cloud.cli(t, "route", "test", "--tenant", "contoso", "--user", "alice@contoso.com", "--dial", "+12065550100", "-o", "json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d struct {
+			Via    string `json:"via"`
+			Routes []struct {
+				Gateways []string `json:"gateways"`
+				Edges    []string `json:"edges"`
+			} `json:"routes"`
+		}
+		if err := json.Unmarshal(out, &d); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		if d.Via != "edge redmond" || len(d.Routes) != 1 || len(d.Routes[0].Edges) != 1 || d.Routes[0].Edges[0] != "redmond" {
+			t.Errorf("route test: via %q, routes %+v; want via edge redmond", d.Via, d.Routes)
+		}
+	})
 
 	t.Run("a cloud user's PSTN call reaches the site SBC through the edge", func(t *testing.T) {
 		callAs(t, p.cloud, "alice", alicePassword, "+12065550100", sippOpts{Name: "alice-to-pstn", PauseMS: 500}).requireOK(t)
