@@ -98,7 +98,7 @@ type Decision struct {
 	Rule       string        `json:"rule"` // the normalisation rule that matched, if any
 	Target     Target        `json:"target"`
 	User       string        `json:"user"` // the callee's sipAddress when Target is user
-	Via        string        `json:"via"` // directRouting, "edge NAME" (through that edge), callingPlan
+	Via        string        `json:"via"`  // directRouting, "edge NAME" (through that edge), callingPlan
 	Usage      string        `json:"usage"`
 	Routes     []RouteChoice `json:"routes"` // in the order they are tried
 	Reason     string        `json:"reason"` // why, when Target is rejected
