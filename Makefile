@@ -8,7 +8,7 @@ TEST_TIMEOUT ?= 20m
 # command:package[+package...] — a Debian package installed when the command
 # is missing. The race detector needs cgo, hence gcc and libc6-dev.
 RACE_TOOLS   := gcc:gcc+libc6-dev
-PEERS        := sipp:sip-tester svwar:sipvicious
+PEERS        := sipp:sip-tester svwar:sipvicious baresip:baresip
 
 .PHONY: all build vet test test-short bench fuzz peers race-toolchain
 

@@ -70,6 +70,7 @@ not start (exit status 2).`,
 	f.String("flood-limit", "", "messages per source IP within 2s before a 300s ban (default off)")
 	f.String("max-user-pstn-calls", "", "simultaneous outbound PSTN calls per user (default 2, 0 unlimited; emergency exempt)")
 	f.String("intl-calls-per-hour", "", "international PSTN calls per tenant per hour (default 100, 0 unlimited; emergency exempt)")
+	f.String("digest-algorithms", "", "digest challenges offered, in order, comma separated: MD5, SHA-256 (default \"MD5,SHA-256\")")
 	f.String("trusted", "", "source `ADDRS` (IPs or CIDRs, comma separated) never limited nor banned")
 	f.String("log-level", def.LogLevel, "log `LEVEL`: "+strings.Join(config.LogLevels(), ", "))
 	return cmd
@@ -117,6 +118,7 @@ func applyFlags(cfg *config.Config, fs *pflag.FlagSet) {
 		"trusted":             &cfg.Trusted,
 		"max-user-pstn-calls": &cfg.MaxUserPSTNCalls,
 		"intl-calls-per-hour": &cfg.IntlCallsPerHour,
+		"digest-algorithms":   &cfg.DigestAlgorithms,
 	} {
 		if f := fs.Lookup(name); f != nil && f.Changed {
 			*dst = f.Value.String()

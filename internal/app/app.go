@@ -131,7 +131,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (n *node, e
 		Peers:     func() signaling.Peers { return peers{c: n.live.load(), cp: n.live.cp} },
 		Health:    n.live.health,
 		Hybrid:    n.hybrid,
-		Nonces:    auth.NewNonces(secret, 5*time.Minute, time.Now),
+		Nonces:    nonces(secret, cfg),
 		Hooks: signaling.Hooks{Register: func(o string) {
 			n.metrics.RegisterTotal.WithLabelValues(o).Inc()
 		}},
@@ -310,4 +310,14 @@ func concreteIP(host string) string {
 		}
 	}
 	return "127.0.0.1"
+}
+
+// nonces are the node's digest nonces, challenging with the configured
+// algorithms (config.Validate has checked them).
+func nonces(secret []byte, cfg config.Config) *auth.Nonces {
+	n := auth.NewNonces(secret, 5*time.Minute, time.Now)
+	if algs, _ := cfg.Algorithms(); len(algs) > 0 {
+		n = n.WithAlgorithms(algs...)
+	}
+	return n
 }

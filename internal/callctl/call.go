@@ -171,11 +171,12 @@ func (c *call) hangupAll() {
 	c.end(pbx.ResultFailed, 503, pbx.PartySystem)
 }
 
-// byeAsync sends a BYE without blocking the loop; the engine waits for it.
+// byeAsync sends a BYE without blocking the loop; Shutdown waits for it,
+// for a while.
 func (c *call) byeAsync(bye func() error) {
-	c.e.wg.Add(1)
+	c.e.requests.Add(1)
 	go func() {
-		defer c.e.wg.Done()
+		defer c.e.requests.Done()
 		if err := bye(); err != nil {
 			c.log.Debug("bye", "err", err)
 		}
@@ -270,9 +271,9 @@ func (c *call) relayReInvite(fromCallee bool, sdp []byte, reply func(int, []byte
 	if fromCallee {
 		send = c.in.ReInvite
 	}
-	c.e.wg.Add(1)
+	c.e.requests.Add(1)
 	go func() {
-		defer c.e.wg.Done()
+		defer c.e.requests.Done()
 		code, answer, err := send(offer)
 		if err != nil && code == 0 {
 			code = 408

@@ -24,23 +24,27 @@ type Config struct {
 
 // Engine creates and tracks calls.
 type Engine struct {
-	cfg     Config
-	dir     func() *directory.Directory
-	locate  Locator
-	dialer  Dialer
-	media   Media
-	rec     Recorder
-	router  Router
-	trunks  TrunkHealth
-	placer  Placer // hybrid: callees homed on other nodes (edge.go)
-	log     *slog.Logger
-	now     func() time.Time
-	calls   sync.Map // caller Call-ID → *call
-	pstnMu  sync.Mutex
-	pstn    map[string]int // user → outbound PSTN calls in progress
-	active  atomic.Int64
-	wg      sync.WaitGroup
-	closing atomic.Bool
+	cfg    Config
+	dir    func() *directory.Directory
+	locate Locator
+	dialer Dialer
+	media  Media
+	rec    Recorder
+	router Router
+	trunks TrunkHealth
+	placer Placer // hybrid: callees homed on other nodes (edge.go)
+	log    *slog.Logger
+	now    func() time.Time
+	calls  sync.Map // caller Call-ID → *call
+	pstnMu sync.Mutex
+	pstn   map[string]int // user → outbound PSTN calls in progress
+	active atomic.Int64
+	wg     sync.WaitGroup // call loops
+	// requests is the leg requests in flight off the loops (BYE,
+	// re-INVITE): a dead peer holds one for a whole transaction timeout,
+	// so Shutdown waits for them only up to requestWait.
+	requests sync.WaitGroup
+	closing  atomic.Bool
 }
 
 // Deps are the ports an Engine needs.
@@ -287,21 +291,32 @@ func (e *Engine) pstnEnd(user string) {
 // Drain stops taking new calls (they get 503); calls in progress go on.
 func (e *Engine) Drain() { e.closing.Store(true) }
 
+// requestWait bounds how long Shutdown waits for the answers to the BYEs
+// it sent: a peer that vanished would hold each for 32 s (Timer F).
+const requestWait = 4 * time.Second
+
 // Shutdown drains, waits for calls to end until ctx is done, then hangs up
-// the rest and waits for their loops to finish.
+// the rest and waits for their loops to finish (every CDR is recorded by
+// then), and for the answers to the BYEs sent, at most requestWait.
 func (e *Engine) Shutdown(ctx context.Context) {
 	e.Drain()
 	done := make(chan struct{})
 	go func() { e.wg.Wait(); close(done) }()
 	select {
 	case <-done:
-		return
 	case <-ctx.Done():
+		e.calls.Range(func(_, v any) bool {
+			c := v.(*call)
+			c.post(func() { c.hangupAll() })
+			return true
+		})
+		<-done
 	}
-	e.calls.Range(func(_, v any) bool {
-		c := v.(*call)
-		c.post(func() { c.hangupAll() })
-		return true
-	})
-	<-done
+	answered := make(chan struct{})
+	go func() { e.requests.Wait(); close(answered) }()
+	select {
+	case <-answered:
+	case <-time.After(requestWait):
+		e.log.Warn("shutdown: leg requests still unanswered; not waiting longer", "waited", requestWait)
+	}
 }

@@ -42,8 +42,13 @@ type Config struct {
 	IntlCallsPerHour string `yaml:"intlCallsPerHour" json:"intlCallsPerHour"`
 	// Trusted lists source addresses or CIDRs never limited nor banned,
 	// comma separated (e.g. the office NAT).
-	Trusted      string `yaml:"trusted" json:"trusted"`
-	HealthWindow string `yaml:"healthWindow" json:"healthWindow"`
+	Trusted string `yaml:"trusted" json:"trusted"`
+	// DigestAlgorithms lists the digest challenges offered, in preference
+	// order, comma separated: MD5 and/or SHA-256 (default "MD5,SHA-256").
+	// Some deployed clients (baresip with libre 1.x) give up on a 401 that
+	// carries any SHA-256 challenge; "MD5" serves them.
+	DigestAlgorithms string `yaml:"digestAlgorithms" json:"digestAlgorithms"`
+	HealthWindow     string `yaml:"healthWindow" json:"healthWindow"`
 	// LogLevel is debug|info|warn|error, default info.
 	LogLevel string `yaml:"logLevel" json:"logLevel"`
 	// CallingPlan is the operator's Calling Plan (callingplan.go); nil: none.

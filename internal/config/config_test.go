@@ -151,6 +151,11 @@ func TestValidate(t *testing.T) {
 		{"media ip unspecified", func(c *Config) { c.MediaIP = "0.0.0.0" }, "mediaIp: 0.0.0.0 cannot be written into SDP"},
 		{"media ip v6", func(c *Config) { c.MediaIP = "2001:db8::1" }, ""},
 		{"data empty", func(c *Config) { c.Data = "" }, "data: must not be empty"},
+		{"digest md5 only", func(c *Config) { c.DigestAlgorithms = "md5" }, ""},
+		{"digest sha first", func(c *Config) { c.DigestAlgorithms = "SHA-256, MD5" }, ""},
+		{"digest unknown", func(c *Config) { c.DigestAlgorithms = "MD5,SHA-512-256" }, `digestAlgorithms: "SHA-512-256" is not MD5 or SHA-256`},
+		{"digest twice", func(c *Config) { c.DigestAlgorithms = "MD5,md5" }, "digestAlgorithms: MD5 is listed twice"},
+		{"digest empty item", func(c *Config) { c.DigestAlgorithms = "MD5," }, `digestAlgorithms: "" is not MD5 or SHA-256`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -188,5 +193,14 @@ func TestRTPRange(t *testing.T) {
 	low, high, err := Default().RTPRange()
 	if err != nil || low != 20000 || high != 29999 {
 		t.Fatalf("RTPRange = %d, %d, %v", low, high, err)
+	}
+}
+
+func TestAlgorithms(t *testing.T) {
+	for in, want := range map[string]string{"": "", "md5": "MD5", " SHA-256 , MD5 ": "SHA-256,MD5"} {
+		got, err := Config{DigestAlgorithms: in}.Algorithms()
+		if err != nil || strings.Join(got, ",") != want {
+			t.Errorf("Algorithms(%q) = %v, %v; want %q", in, got, err, want)
+		}
 	}
 }

@@ -144,6 +144,9 @@ func (c Config) Validate() error {
 	if _, err := c.TrustedPrefixes(); err != nil {
 		errs = append(errs, err)
 	}
+	if _, err := c.Algorithms(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -169,6 +172,31 @@ func (c Config) IntlPerHour() int {
 		return 0
 	}
 	return n
+}
+
+// Algorithms parses DigestAlgorithms into the canonical names ("MD5",
+// "SHA-256") in the order given; nil when unset (the default order).
+func (c Config) Algorithms() ([]string, error) {
+	if strings.TrimSpace(c.DigestAlgorithms) == "" {
+		return nil, nil
+	}
+	var out []string
+	for _, s := range strings.Split(c.DigestAlgorithms, ",") {
+		var alg string
+		switch strings.ToUpper(strings.TrimSpace(s)) {
+		case "MD5":
+			alg = "MD5"
+		case "SHA-256":
+			alg = "SHA-256"
+		default:
+			return nil, fmt.Errorf("digestAlgorithms: %q is not MD5 or SHA-256", strings.TrimSpace(s))
+		}
+		if slices.Contains(out, alg) {
+			return nil, fmt.Errorf("digestAlgorithms: %s is listed twice", alg)
+		}
+		out = append(out, alg)
+	}
+	return out, nil
 }
 
 // TrustedPrefixes parses Trusted.
