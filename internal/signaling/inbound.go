@@ -183,7 +183,8 @@ func (in *inbound) Answer(sdp []byte) error {
 }
 
 // retransmit resends the 2xx until the ACK comes (RFC 3261 §13.3.1.4); with
-// no ACK after 64*T1 the caller is gone and the call ends.
+// no ACK after 64*T1 the session ends with a BYE to the caller and the call
+// is released.
 func (in *inbound) retransmit(res *sip.Response) {
 	interval := sip.T1
 	deadline := time.NewTimer(64 * sip.T1)
@@ -200,6 +201,11 @@ func (in *inbound) retransmit(res *sip.Response) {
 			ev, rel := in.events, in.released
 			in.mu.Unlock()
 			if ev != nil && !rel {
+				go func() {
+					if err := in.Bye(); err != nil {
+						in.s.log.Debug("bye after unacknowledged 2xx", "call_id", in.callID, "err", err)
+					}
+				}()
 				ev.Bye()
 			}
 			return

@@ -114,7 +114,9 @@ func (s *Server) Dial(ctx context.Context, d callctl.Dial, ev callctl.LegEvents)
 		s.dialogs.del(o.callID, o)
 		return nil, err
 	}
+	o.mu.Lock()
 	o.tx = tx
+	o.mu.Unlock()
 	go o.read()
 	return o, nil
 }
@@ -201,7 +203,14 @@ func (o *outbound) answered(res *sip.Response) {
 	o.ev.Answered(res.Body())
 }
 
+// sendCancel cancels the pending INVITE. RFC 3261 §9.1: when no final
+// response has come 64*T1 after the CANCEL (the callee is gone, or it
+// answered the CANCEL but never the INVITE), the INVITE transaction is
+// given up; in Proceeding sipgo has no timer of its own that would end it,
+// and the leg would stay in the dialog table for good.
 func (o *outbound) sendCancel() {
+	giveUp := time.NewTimer(64 * sip.T1)
+	defer giveUp.Stop()
 	c := sip.NewRequest(sip.CANCEL, o.invite.Recipient)
 	c.AppendHeader(sip.HeaderClone(o.invite.Via()))
 	c.AppendHeader(sip.HeaderClone(o.invite.From()))
@@ -215,6 +224,12 @@ func (o *outbound) sendCancel() {
 	defer cancel()
 	if _, err := o.s.cli.Do(ctx, c, sipNoBuild); err != nil {
 		o.s.log.Debug("cancel", "err", err)
+	}
+	select {
+	case <-o.tx.Done():
+	case <-giveUp.C:
+		o.s.log.Debug("no final response to a cancelled INVITE", "call_id", o.callID)
+		o.tx.Terminate() // read() sees Done and forgets the leg
 	}
 }
 
@@ -288,10 +303,21 @@ func (o *outbound) onAck(*sip.Request) {}
 func (o *outbound) onBye(req *sip.Request, tx sip.ServerTransaction) {
 	o.s.respond(req, tx, 200, "OK")
 	o.mu.Lock()
-	quiet := o.silenced || !o.confirmed
+	confirmed, quiet, inv := o.confirmed, o.silenced, o.tx
+	if !confirmed && inv != nil {
+		o.silenced = true
+	}
 	o.mu.Unlock()
-	if !quiet {
+	switch {
+	case quiet || inv == nil:
+	case confirmed:
 		o.ev.Bye()
+	default:
+		// A BYE before we saw a 2xx: the callee answered, its 2xx was lost
+		// and it has hung up since. The leg is over; stop retransmitting
+		// the INVITE (read() sees the transaction end) and say so.
+		inv.Terminate()
+		o.ev.Failed(480, "Temporarily Unavailable")
 	}
 }
 

@@ -43,7 +43,7 @@ func prepareServer(t *testing.T) *server {
 		Token:    hex.EncodeToString(tok),
 		RTPPorts: freeUDPRange(t, 2000), // 1000 pairs: at 25 calls/s, 2 pairs a call, each pair quarantined 10 s after release
 	}
-	l, err := newProcLog(filepath.Join(dir, "server.log"))
+	l, err := newProcLog(filepath.Join(keptDir(t, dir), "server.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +172,7 @@ func startLoad(t *testing.T, o loadOpts) *load {
 	if o.Calls <= 0 || o.Timeout <= 0 {
 		t.Fatal("a load needs a call count and a timeout")
 	}
-	dir := filepath.Join(t.TempDir(), o.Name)
+	dir := filepath.Join(keptDir(t, t.TempDir()), o.Name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +213,10 @@ func startLoad(t *testing.T, o loadOpts) *load {
 		args = append(args, "-rtp_echo")
 	}
 	if o.Lost > 0 {
-		args = append(args, "-lost", strconv.Itoa(o.Lost))
+		// Under loss every failure needs its history: trace the messages
+		// (and the ones SIPp dropped on purpose).
+		args = append(args, "-lost", strconv.Itoa(o.Lost),
+			"-trace_msg", "-message_file", filepath.Join(dir, "messages.log"))
 	}
 	if o.Recv > 0 {
 		args = append(args, "-recv_timeout", strconv.Itoa(int(o.Recv/time.Millisecond)))
@@ -252,6 +255,23 @@ func startLoad(t *testing.T, o loadOpts) *load {
 		l.cancel()
 	})
 	return l
+}
+
+// keptDir is where a test's server log and SIPp traces go: dir, or with
+// SWITCHBOARD_ROBUST_KEEP=DIR a directory under DIR named after the test, so
+// they outlive the run for a post-mortem.
+func keptDir(t *testing.T, dir string) string {
+	t.Helper()
+	keep := os.Getenv("SWITCHBOARD_ROBUST_KEEP")
+	if keep == "" {
+		return dir
+	}
+	d := filepath.Join(keep, strings.ReplaceAll(t.Name(), "/", "_"))
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("server log and SIPp traces kept in %s", d)
+	return d
 }
 
 // counts reads the cumulative successful and failed call counts from the
