@@ -6,10 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"strings"
-
-	"github.com/icholy/digest"
 
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
 )
@@ -22,53 +19,6 @@ var ErrMalformed = errors.New("malformed digest credentials")
 // Nc is the nonce count as 8 lowercase hex digits ("" without qop).
 type Credentials struct {
 	Username, Realm, Nonce, URI, Response, Algorithm, Cnonce, QOP, Nc, Opaque string
-}
-
-// ParseCredentials parses an Authorization or Proxy-Authorization header
-// value ("Digest username=..., ..."). It never panics; every error wraps
-// ErrMalformed. It requires username, realm, nonce, uri and response, and
-// cnonce and nc when qop is given. userhash (RFC 7616) is refused: it is
-// never offered.
-func ParseCredentials(headerValue string) (*Credentials, error) {
-	d, err := digest.ParseCredentials(strings.TrimSpace(headerValue))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
-	}
-	c := &Credentials{
-		Username:  d.Username,
-		Realm:     d.Realm,
-		Nonce:     d.Nonce,
-		URI:       d.URI,
-		Response:  d.Response,
-		Algorithm: d.Algorithm,
-		Cnonce:    d.Cnonce,
-		QOP:       d.QOP,
-		Opaque:    d.Opaque,
-	}
-	switch {
-	case c.Username == "":
-		return nil, fmt.Errorf("%w: missing username", ErrMalformed)
-	case c.Realm == "":
-		return nil, fmt.Errorf("%w: missing realm", ErrMalformed)
-	case c.Nonce == "":
-		return nil, fmt.Errorf("%w: missing nonce", ErrMalformed)
-	case c.URI == "":
-		return nil, fmt.Errorf("%w: missing uri", ErrMalformed)
-	case c.Response == "":
-		return nil, fmt.Errorf("%w: missing response", ErrMalformed)
-	case d.Userhash:
-		return nil, fmt.Errorf("%w: userhash is not supported", ErrMalformed)
-	}
-	if c.QOP != "" {
-		if c.Cnonce == "" {
-			return nil, fmt.Errorf("%w: qop without cnonce", ErrMalformed)
-		}
-		if d.Nc <= 0 {
-			return nil, fmt.Errorf("%w: qop without a valid nc", ErrMalformed)
-		}
-		c.Nc = fmt.Sprintf("%08x", d.Nc)
-	}
-	return c, nil
 }
 
 // algorithm identifies a supported digest hash.

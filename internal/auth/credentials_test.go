@@ -2,6 +2,7 @@ package auth
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -257,6 +258,7 @@ func FuzzParseCredentials(f *testing.F) {
 			Verify(c, tMethod, HA1(alg, c.Username, c.Realm, "p"))
 			Verify(c, tMethod, DummyHA1(alg))
 		}
+		roundTrip(t, c)
 	})
 }
 
@@ -281,4 +283,123 @@ func flipHex(s string) string {
 		return "1" + s[1:]
 	}
 	return "0" + s[1:]
+}
+
+// TestParseCredentialsGrammar covers what the hand-written parser accepts
+// beyond the common form: case-insensitive names, tokens, LWS, escapes,
+// unknown parameters; and what it refuses.
+func TestParseCredentialsGrammar(t *testing.T) {
+	const base = `username="a", realm="r", nonce="n", uri="sip:r", response="x"`
+	ok := []struct {
+		in   string
+		want Credentials
+	}{
+		{"DIGEST USERNAME=\"a\",Realm=\"r\",NONCE=n,uri=\"sip:r\",Response=x",
+			Credentials{Username: "a", Realm: "r", Nonce: "n", URI: "sip:r", Response: "x"}},
+		{"Digest\tusername = \"a\\\"b\\\\\" ,\r\n realm=\"r\", nonce=\"n\", uri=\"sip:r\", response=\"x\", foo=\"bar, baz\", x-y=1.2",
+			Credentials{Username: `a"b\`, Realm: "r", Nonce: "n", URI: "sip:r", Response: "x"}},
+		{"Digest " + base + `, qop=auth, cnonce="c", nc=1`,
+			Credentials{Username: "a", Realm: "r", Nonce: "n", URI: "sip:r", Response: "x", QOP: "auth", Cnonce: "c", Nc: "00000001"}},
+		{"Digest " + base + `, qop=auth, cnonce="c", nc=0000000A`,
+			Credentials{Username: "a", Realm: "r", Nonce: "n", URI: "sip:r", Response: "x", QOP: "auth", Cnonce: "c", Nc: "0000000a"}},
+		{"Digest " + base + `, qop=auth, cnonce="c", nc=ffffffff, userhash=false`,
+			Credentials{Username: "a", Realm: "r", Nonce: "n", URI: "sip:r", Response: "x", QOP: "auth", Cnonce: "c", Nc: "ffffffff"}},
+		{"Digest username=\"\xc3\xa9\", realm=\"r\", nonce=\"n\", uri=\"sip:r\", response=\"x\"",
+			Credentials{Username: "\xc3\xa9", Realm: "r", Nonce: "n", URI: "sip:r", Response: "x"}},
+	}
+	for _, tt := range ok {
+		var got Credentials
+		if err := ParseCredentialsInto(&got, tt.in); err != nil {
+			t.Errorf("ParseCredentialsInto(%q): %v", tt.in, err)
+			continue
+		}
+		if got != tt.want {
+			t.Errorf("ParseCredentialsInto(%q)\n got  %+v\n want %+v", tt.in, got, tt.want)
+		}
+	}
+	for _, in := range []string{
+		"Digestusername=\"a\"",
+		"Digest " + base + `, realm="r2"`,
+		"Digest " + base + `, USERNAME="b"`,
+		"Digest " + base + ",",
+		"Digest , " + base,
+		"Digest " + base + `, x=`,
+		"Digest " + base + `, x="a` + "\x01" + `"`,
+		"Digest " + base + `, x="a\`,
+		"Digest " + base + `, x=(y)`,
+		"Digest " + base + `, userhash=TRUE`,
+	} {
+		var c Credentials
+		err := ParseCredentialsInto(&c, in)
+		if err == nil || !errors.Is(err, ErrMalformed) {
+			t.Errorf("ParseCredentialsInto(%q) = %v, want an ErrMalformed error", in, err)
+		}
+		if c != (Credentials{}) {
+			t.Errorf("ParseCredentialsInto(%q) left %+v after an error", in, c)
+		}
+	}
+}
+
+// TestParseCredentialsNoAllocs pins the point of the hand-written parser.
+func TestParseCredentialsNoAllocs(t *testing.T) {
+	h := benchAuthorization(benchNonces().Issue())
+	var c Credentials
+	if n := testing.AllocsPerRun(100, func() {
+		if err := ParseCredentialsInto(&c, h); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("ParseCredentialsInto allocates %v times per header, want 0", n)
+	}
+}
+
+// roundTrip formats accepted credentials with icholy/digest's client code
+// (an independent writer) and parses them again: the same fields must come
+// back. Only for values that writer quotes without \x escapes.
+func roundTrip(t *testing.T, c *Credentials) {
+	t.Helper()
+	printable := func(s string) bool {
+		for i := 0; i < len(s); i++ {
+			if s[i] < 0x20 || s[i] > 0x7e {
+				return false
+			}
+		}
+		return true
+	}
+	tokens := func(s string) bool {
+		for i := 0; i < len(s); i++ {
+			if !isToken(s[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	for _, f := range []string{c.Username, c.Realm, c.Nonce, c.URI, c.Response, c.Cnonce, c.Opaque} {
+		if !printable(f) {
+			return
+		}
+	}
+	if !tokens(c.Algorithm) || !tokens(c.QOP) {
+		return
+	}
+	d := digest.Credentials{Username: c.Username, Realm: c.Realm, Nonce: c.Nonce, URI: c.URI,
+		Response: c.Response, Algorithm: c.Algorithm, Cnonce: c.Cnonce, Opaque: c.Opaque, QOP: c.QOP}
+	if c.QOP != "" {
+		nc, err := strconv.ParseUint(c.Nc, 16, 32)
+		if err != nil {
+			t.Fatalf("accepted nc %q: %v", c.Nc, err)
+		}
+		d.Nc = int(nc)
+	}
+	again, err := ParseCredentials(d.String())
+	if err != nil {
+		t.Fatalf("re-parse of %q: %v", d.String(), err)
+	}
+	want := *c
+	if c.QOP == "" {
+		want.Cnonce = "" // the writer sends cnonce with qop only
+	}
+	if *again != want {
+		t.Fatalf("round trip through %q:\n got  %+v\n want %+v", d.String(), *again, want)
+	}
 }

@@ -31,18 +31,18 @@ func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, aor st
 		s.respond(req, tx, code, reason, hdrs...)
 		return nil, false
 	}
-	var creds *auth.Credentials
+	var creds auth.Credentials // on the stack: the parser does not allocate
+	found := false
 	for _, h := range req.GetHeaders(hdrName) {
-		c, err := auth.ParseCredentials(h.Value())
-		if err != nil {
+		if auth.ParseCredentialsInto(&creds, h.Value()) != nil {
 			continue
 		}
-		if strings.EqualFold(c.Realm, realm) {
-			creds = c
+		if strings.EqualFold(creds.Realm, realm) {
+			found = true
 			break
 		}
 	}
-	if creds == nil {
+	if !found {
 		if len(req.GetHeaders(hdrName)) > 0 {
 			return challenge(false, "no credentials for realm")
 		}
@@ -65,7 +65,7 @@ func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, aor st
 		}
 		known = found
 	}
-	ok := auth.Verify(creds, string(req.Method), ha1) && known
+	ok := auth.Verify(&creds, string(req.Method), ha1) && known
 	switch s.deps.Nonces.Check(creds.Nonce) {
 	case auth.NonceValid:
 	case auth.NonceStale:
