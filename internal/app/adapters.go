@@ -59,9 +59,7 @@ func (c cdrSink) Record(cdr pbx.CDR) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	c.n.hybrid.recordCDR(ctx, cdr) // an edge queues it for the cloud
-	if _, err := c.n.st.InsertCDR(ctx, cdr); err != nil {
-		c.n.log.Error("store cdr", "call_id", cdr.CallID, "err", err)
-	}
+	c.n.cdrs.Record(cdr)           // journaled now, inserted with the next batch
 }
 
 func (n *node) registerGauges() {

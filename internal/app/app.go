@@ -50,6 +50,8 @@ type node struct {
 	cfg     config.Config
 	log     *slog.Logger
 	st      store.Store
+	binds   *store.BindingWriter // write-behind bindings (the REGISTER path never waits for SQLite)
+	cdrs    *store.CDRWriter     // journaled, batched CDRs (the call loop never waits for SQLite)
 	dir     *directory.Holder
 	reg     *registrar.Service
 	relay   *media.Relay
@@ -95,7 +97,11 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (n *node, e
 	if err := n.reload(ctx); err != nil {
 		return nil, fmt.Errorf("load directory: %w", err)
 	}
-	n.reg = registrar.New(db, registrar.Config{}, time.Now, log)
+	if n.cdrs, err = store.OpenCDRWriter(ctx, db, cfg.Data, store.DefaultFlushInterval, log); err != nil {
+		return nil, fmt.Errorf("cdr journal: %w", err)
+	}
+	n.binds = store.NewBindingWriter(db, store.DefaultFlushInterval, log)
+	n.reg = registrar.New(n.binds, registrar.Config{}, time.Now, log)
 	if err := n.reg.Load(ctx); err != nil {
 		return nil, fmt.Errorf("load registrations: %w", err)
 	}
@@ -209,6 +215,18 @@ func (n *node) closeAll() {
 	}
 	if n.relay != nil {
 		_ = n.relay.Close()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if n.binds != nil {
+		if err := n.binds.Close(ctx); err != nil {
+			n.log.Error("store: write bindings at shutdown", "err", err)
+		}
+	}
+	if n.cdrs != nil {
+		if err := n.cdrs.Close(ctx); err != nil {
+			n.log.Error("store: insert cdrs at shutdown (kept in the journal)", "err", err)
+		}
 	}
 	if n.st != nil {
 		_ = n.st.Close()

@@ -5,10 +5,12 @@
 // responses, and bindings are persisted through the Store port.
 //
 // Bindings are held in memory, which is what Lookup reads (the call path
-// never touches the store); every change is written through to the Store
-// first and applied in memory only once the Store accepted it — except a
-// plain refresh while the stored expiry is still more than half an
-// interval away, which changes memory only (see unchangedRefresh).
+// never touches the store); every change is handed to the Store first and
+// applied in memory only once the Store accepted it — except a plain
+// refresh while the stored expiry is still more than half an interval
+// away, which changes memory only (see unchangedRefresh). In the server the
+// Store is store.BindingWriter, which accepts at once and writes batches
+// behind (every 100 ms), so REGISTER never waits for the database.
 package registrar
 
 import (

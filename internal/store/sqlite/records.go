@@ -15,17 +15,7 @@ const defaultCDRLimit = 1000
 
 // SaveBinding inserts or replaces the binding (AOR, Contact).
 func (db *DB) SaveBinding(ctx context.Context, b pbx.Binding) error {
-	if _, err := db.w.ExecContext(ctx,
-		`INSERT INTO bindings (aor, contact, source, transport, expires, call_id, cseq, user_agent, instance)
-		 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-		 ON CONFLICT (aor, contact) DO UPDATE SET
-		   source = excluded.source,
-		   transport = excluded.transport,
-		   expires = excluded.expires,
-		   call_id = excluded.call_id,
-		   cseq = excluded.cseq,
-		   user_agent = excluded.user_agent,
-		   instance = excluded.instance`,
+	if _, err := db.w.ExecContext(ctx, saveBindingSQL,
 		b.AOR, b.Contact, b.Source, b.Transport, formatTime(b.Expires),
 		b.CallID, int64(b.CSeq), b.UserAgent, b.Instance); err != nil {
 		return fmt.Errorf("save binding %q of %q: %w", b.Contact, b.AOR, err)
@@ -36,8 +26,7 @@ func (db *DB) SaveBinding(ctx context.Context, b pbx.Binding) error {
 // DeleteBinding removes the binding (aor, contact); it is not an error if
 // there is none.
 func (db *DB) DeleteBinding(ctx context.Context, aor, contact string) error {
-	if _, err := db.w.ExecContext(ctx,
-		`DELETE FROM bindings WHERE aor = ?1 AND contact = ?2`, aor, contact); err != nil {
+	if _, err := db.w.ExecContext(ctx, deleteBindingSQL, aor, contact); err != nil {
 		return fmt.Errorf("delete binding %q of %q: %w", contact, aor, err)
 	}
 	return nil
@@ -77,17 +66,7 @@ func (db *DB) Bindings(ctx context.Context) ([]pbx.Binding, error) {
 // InsertCDR stores a finished call's record and returns its id. The ID field
 // of c is ignored.
 func (db *DB) InsertCDR(ctx context.Context, c pbx.CDR) (int64, error) {
-	var answer sql.NullString
-	if c.Answer != nil {
-		answer = sql.NullString{String: formatTime(*c.Answer), Valid: true}
-	}
-	res, err := db.w.ExecContext(ctx,
-		`INSERT INTO cdrs (call_id, tenant, caller, callee, dialed,
-		                   started_at, answered_at, ended_at, duration, result, cause, hangup_by, via, emergency)
-		 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)`,
-		c.CallID, c.Tenant, c.Caller, c.Callee, c.Dialed,
-		formatTime(c.Start), answer, formatTime(c.End),
-		c.Duration, string(c.Result), c.Cause, string(c.HangupBy), c.Via, c.Emergency)
+	res, err := db.w.ExecContext(ctx, insertCDRSQL, cdrArgs(c)...)
 	if err != nil {
 		return 0, fmt.Errorf("insert cdr of call %q: %w", c.CallID, err)
 	}

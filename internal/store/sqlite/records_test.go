@@ -1,12 +1,14 @@
 package sqlite
 
 import (
+	"context"
 	"fmt"
 	"reflect"
 	"testing"
 	"time"
 
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
+	"github.com/switchboard-pbx/switchboard/internal/store"
 )
 
 var t0 = time.Date(2025, 6, 1, 9, 0, 0, 123456789, time.UTC)
@@ -205,5 +207,49 @@ func TestCDRsDefaultLimit(t *testing.T) {
 	}
 	if all, err := db.CDRs(ctx, pbx.CDRFilter{Limit: 5000}); err != nil || len(all) != defaultCDRLimit+5 {
 		t.Errorf("CDRs with a larger limit = %d, %v", len(all), err)
+	}
+}
+
+func TestWriteBindingsAndInsertCDRs(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	exp := time.Now().Add(time.Hour).UTC()
+	a := pbx.Binding{AOR: "a@x", Contact: "sip:a@h", Expires: exp, CallID: "c1", CSeq: 1}
+	b := pbx.Binding{AOR: "b@x", Contact: "sip:b@h", Expires: exp, CallID: "c2", CSeq: 1}
+	if err := db.WriteBindings(ctx, []pbx.Binding{a, b}, nil); err != nil {
+		t.Fatal(err)
+	}
+	a.CSeq = 5
+	if err := db.WriteBindings(ctx, []pbx.Binding{a}, []store.BindingKey{{AOR: "b@x", Contact: "sip:b@h"}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.Bindings(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].AOR != "a@x" || got[0].CSeq != 5 {
+		t.Fatalf("bindings %+v, want a@x with CSeq 5 only", got)
+	}
+
+	cdrs := []pbx.CDR{
+		{CallID: "x1", Tenant: "t", Start: t0, End: t0.Add(time.Second), Result: pbx.ResultAnswered, Cause: 200},
+		{CallID: "x2", Tenant: "t", Start: t0, End: t0.Add(time.Second), Result: pbx.ResultAnswered, Cause: 200},
+	}
+	if err := db.InsertCDRs(ctx, cdrs); err != nil {
+		t.Fatal(err)
+	}
+	list, err := db.CDRs(ctx, pbx.CDRFilter{Tenant: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 2 {
+		t.Fatalf("%d CDRs, want 2", len(list))
+	}
+	if has, err := db.HasCDR(ctx, "t", "x2"); err != nil || !has {
+		t.Errorf("HasCDR(x2) = %v, %v", has, err)
 	}
 }
