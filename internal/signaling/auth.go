@@ -32,8 +32,12 @@ func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, aor st
 		return nil, false
 	}
 	var creds auth.Credentials // on the stack: the parser does not allocate
-	found := false
-	for _, h := range req.GetHeaders(hdrName) {
+	found, offered := false, false
+	for _, h := range req.Headers() { // not GetHeaders: see headerNamed
+		if !strings.EqualFold(h.Name(), hdrName) {
+			continue
+		}
+		offered = true
 		if auth.ParseCredentialsInto(&creds, h.Value()) != nil {
 			continue
 		}
@@ -43,7 +47,7 @@ func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, aor st
 		}
 	}
 	if !found {
-		if len(req.GetHeaders(hdrName)) > 0 {
+		if offered {
 			return challenge(false, "no credentials for realm")
 		}
 		return challenge(false, "")
