@@ -24,10 +24,11 @@ import (
 
 // TokenStore keeps tenant-scoped API tokens (hashed). store.Store satisfies it.
 type TokenStore interface {
-	CreateToken(ctx context.Context, t store.Token) error
+	// CreateToken and DeleteToken record audit in the same transaction.
+	CreateToken(ctx context.Context, t store.Token, audit ...pbx.AuditEntry) error
 	TokenByHash(ctx context.Context, hash string) (store.Token, error)
 	Tokens(ctx context.Context, tenant string) ([]store.Token, error)
-	DeleteToken(ctx context.Context, id string) error
+	DeleteToken(ctx context.Context, id string, audit ...pbx.AuditEntry) error
 }
 
 // Options are the dependencies of the API. Nil functions make the routes

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/switchboard-pbx/switchboard/internal/pbx"
 	"github.com/switchboard-pbx/switchboard/internal/provision"
 	"github.com/switchboard-pbx/switchboard/internal/store"
 )
@@ -186,7 +188,7 @@ func (s *server) createToken(w http.ResponseWriter, r *http.Request) {
 	}
 	t := store.Token{ID: id, Name: name, Tenant: req.Tenant, Hash: hashToken(tok),
 		Created: time.Now().UTC(), CreatedBy: who(r).ID}
-	if err := s.o.Tokens.CreateToken(r.Context(), t); err != nil {
+	if err := s.o.Tokens.CreateToken(r.Context(), t, tokenAudit(r, "create", t)); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -212,11 +214,39 @@ func (s *server) deleteToken(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, errNotImplemented)
 		return
 	}
-	if err := s.o.Tokens.DeleteToken(r.Context(), pathParam(r, "id")); err != nil {
+	id := pathParam(r, "id")
+	ts, err := s.o.Tokens.Tokens(r.Context(), "")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	t := store.Token{ID: id}
+	for _, x := range ts {
+		if x.ID == id {
+			t = x
+		}
+	}
+	if err := s.o.Tokens.DeleteToken(r.Context(), id, tokenAudit(r, "delete", t)); err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// tokenAudit is the audit entry of creating or revoking t: kind "token",
+// named by its id, with the token (never its secret nor hash) as the state
+// after a creation or before a revocation.
+func tokenAudit(r *http.Request, action string, t store.Token) pbx.AuditEntry {
+	p := who(r)
+	state, _ := json.Marshal(t)
+	e := pbx.AuditEntry{Time: time.Now().UTC(), ActorID: p.ID, ActorName: p.Name, Tenant: t.Tenant,
+		Action: action, Kind: "token", Name: t.ID}
+	if action == "create" {
+		e.After = state
+	} else {
+		e.Before = state
+	}
+	return e
 }
 
 func randomHex(n int) (string, error) {

@@ -299,3 +299,34 @@ func TestObjectsCRUDPaginationAndAudit(t *testing.T) {
 		t.Errorf("audit = %s", rec.Body)
 	}
 }
+
+// TestTokensAreAudited: creating and revoking a tenant token are in the
+// audit log, with the actor, the tenant and the token but never its secret.
+func TestTokensAreAudited(t *testing.T) {
+	fx := newRealFixture(t)
+	if rec := fx.call(t, token, http.MethodPut, "/api/v1/tenants/fabrikam", tenantDoc("fabrikam")); rec.Code/100 != 2 {
+		t.Fatalf("put tenant = %d %s", rec.Code, rec.Body)
+	}
+	secret, id := fx.tenantToken(t, "fabrikam")
+	if rec := fx.call(t, token, http.MethodDelete, "/api/v1/tokens/"+id, ""); rec.Code != http.StatusNoContent {
+		t.Fatalf("revoke = %d %s", rec.Code, rec.Body)
+	}
+	entries, err := fx.db.Audit(context.Background(), pbx.AuditFilter{Tenant: "fabrikam"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range entries {
+		if e.Kind != "token" {
+			continue
+		}
+		got = append(got, e.Action+" "+e.Name+" by "+e.ActorID)
+		if strings.Contains(string(e.Before)+string(e.After), secret[strings.LastIndex(secret, "_")+1:]) {
+			t.Errorf("audit entry %s %s holds the token's secret", e.Action, e.Name)
+		}
+	}
+	want := []string{"delete " + id + " by operator", "create " + id + " by operator"} // newest first
+	if strings.Join(got, "; ") != strings.Join(want, "; ") {
+		t.Errorf("token audit entries = %q, want %q", got, want)
+	}
+}

@@ -40,14 +40,16 @@ type Store interface {
 	// Audit lists audit entries, newest first.
 	Audit(ctx context.Context, f pbx.AuditFilter) ([]pbx.AuditEntry, error)
 
-	// CreateToken stores an API token (its hash, never the secret).
-	CreateToken(ctx context.Context, t Token) error
+	// CreateToken stores an API token (its hash, never the secret) and
+	// the audit entries of its creation, in one transaction.
+	CreateToken(ctx context.Context, t Token, audit ...pbx.AuditEntry) error
 	// TokenByHash finds a token by the hex SHA-256 of its secret; ErrNotFound if none.
 	TokenByHash(ctx context.Context, hash string) (Token, error)
 	// Tokens lists the tokens of a tenant ("" = all), oldest first.
 	Tokens(ctx context.Context, tenant string) ([]Token, error)
-	// DeleteToken deletes a token; ErrNotFound if absent.
-	DeleteToken(ctx context.Context, id string) error
+	// DeleteToken deletes a token and records audit in one transaction;
+	// ErrNotFound if absent.
+	DeleteToken(ctx context.Context, id string, audit ...pbx.AuditEntry) error
 
 	// Tenants lists every tenant, sorted by name.
 	Tenants(ctx context.Context) ([]pbx.Tenant, error)

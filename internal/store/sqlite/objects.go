@@ -223,7 +223,7 @@ func nonNilChanges(c []pbx.FieldChange) []pbx.FieldChange {
 
 // CreateToken stores a token (its hash only). store.ErrConflict when the id
 // or hash is taken.
-func (db *DB) CreateToken(ctx context.Context, t store.Token) error {
+func (db *DB) CreateToken(ctx context.Context, t store.Token, audit ...pbx.AuditEntry) error {
 	if t.ID == "" || t.Hash == "" {
 		return errors.New("create token: empty id or hash")
 	}
@@ -231,12 +231,14 @@ func (db *DB) CreateToken(ctx context.Context, t store.Token) error {
 	if created.IsZero() {
 		created = time.Now()
 	}
-	if _, err := db.w.ExecContext(ctx,
-		`INSERT INTO tokens (id, name, tenant, hash, created_at, created_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6)`,
-		t.ID, t.Name, t.Tenant, strings.ToLower(t.Hash), formatTime(created), t.CreatedBy); err != nil {
-		return fmt.Errorf("create token: %w", conflictErr(err))
-	}
-	return nil
+	return db.inTx(ctx, "create token", func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx,
+			`INSERT INTO tokens (id, name, tenant, hash, created_at, created_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6)`,
+			t.ID, t.Name, t.Tenant, strings.ToLower(t.Hash), formatTime(created), t.CreatedBy); err != nil {
+			return conflictErr(err)
+		}
+		return insertAudit(ctx, tx, audit)
+	})
 }
 
 // TokenByHash finds a token by the hex SHA-256 of its secret;
@@ -283,15 +285,34 @@ func (db *DB) tokens(ctx context.Context, where string, arg string) ([]store.Tok
 }
 
 // DeleteToken deletes a token by id; store.ErrNotFound when absent.
-func (db *DB) DeleteToken(ctx context.Context, id string) error {
-	res, err := db.w.ExecContext(ctx, `DELETE FROM tokens WHERE id = ?1`, id)
+func (db *DB) DeleteToken(ctx context.Context, id string, audit ...pbx.AuditEntry) error {
+	return db.inTx(ctx, "delete token", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE id = ?1`, id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return fmt.Errorf("token %q: %w", id, store.ErrNotFound)
+		}
+		return insertAudit(ctx, tx, audit)
+	})
+}
+
+// inTx runs fn in a write transaction and commits it; errors are wrapped
+// with what.
+func (db *DB) inTx(ctx context.Context, what string, fn func(*sql.Tx) error) error {
+	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("delete token: %w", err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("delete token: %w", err)
-	} else if n == 0 {
-		return fmt.Errorf("token %q: %w", id, store.ErrNotFound)
+	defer rollback(tx)
+	if err := fn(tx); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
 }
