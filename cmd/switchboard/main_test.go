@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/switchboard-pbx/switchboard/internal/app"
 	"github.com/switchboard-pbx/switchboard/internal/config"
 )
 
@@ -23,7 +24,7 @@ func testDeps(t *testing.T, env map[string]string) deps {
 		version:   "v9.9.9",
 		buildInfo: func() (*debug.BuildInfo, bool) { return nil, false },
 		getenv:    func(k string) string { return env[k] },
-		runNode: func(context.Context, config.Config, *slog.Logger) error {
+		runNode: func(context.Context, config.Config, *slog.Logger, app.Options) error {
 			t.Error("runNode called")
 			return nil
 		},
@@ -156,7 +157,7 @@ func TestServeRunsNode(t *testing.T) {
 			d := testDeps(t, map[string]string{config.EnvAdminToken: "tok"})
 			var got config.Config
 			calls := 0
-			d.runNode = func(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+			d.runNode = func(ctx context.Context, cfg config.Config, log *slog.Logger, _ app.Options) error {
 				calls++
 				got = cfg
 				if ctx == nil || log == nil {

@@ -34,11 +34,11 @@ const (
 
 // deps is what the commands take from outside the process; tests replace it.
 type deps struct {
-	version   string                                                               // from -ldflags, "dev" otherwise
-	buildInfo func() (*debug.BuildInfo, bool)                                      // runtime/debug.ReadBuildInfo
-	getenv    func(string) string                                                  // os.Getenv
-	runNode   func(ctx context.Context, cfg config.Config, log *slog.Logger) error // app.Run
-	now       func() time.Time                                                     // time.Now; nil too
+	version   string                                                                              // from -ldflags, "dev" otherwise
+	buildInfo func() (*debug.BuildInfo, bool)                                                     // runtime/debug.ReadBuildInfo
+	getenv    func(string) string                                                                 // os.Getenv
+	runNode   func(ctx context.Context, cfg config.Config, log *slog.Logger, o app.Options) error // app.RunWith
+	now       func() time.Time                                                                    // time.Now; nil too
 }
 
 // clock returns d.now, or time.Now when unset.
@@ -54,7 +54,7 @@ func defaultDeps(version string) deps {
 		version:   version,
 		buildInfo: debug.ReadBuildInfo,
 		getenv:    os.Getenv,
-		runNode:   app.Run,
+		runNode:   app.RunWith,
 		now:       time.Now,
 	}
 }
@@ -113,6 +113,7 @@ SWITCHBOARD_TOKEN).`,
 		newNumbersCmd(d),
 		newUsageCmd(d),
 		newCreditsCmd(d),
+		newReloadCmd(d), // reload.go
 	)
 	return root
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/switchboard-pbx/switchboard/internal/app"
 	"github.com/switchboard-pbx/switchboard/internal/config"
 	"github.com/switchboard-pbx/switchboard/internal/obs"
 )
@@ -20,6 +21,10 @@ func newServeCmd(d deps) *cobra.Command {
 		Short: "Run a Switchboard node",
 		Long: `Run a Switchboard node until SIGINT or SIGTERM: SIP on UDP and TCP, the RTP
 relay, and the admin API with the web console.
+
+SIGHUP (or "switchboard reload") reads the --config file again: its
+callingPlan section is applied live when the whole file is valid (nothing
+changes otherwise); other keys that changed are logged as needing a restart.
 
 Settings come from, in increasing precedence: built-in defaults, the YAML
 file given with --config (keys are the flag names in lowerCamelCase: sip,
@@ -47,7 +52,16 @@ not start (exit status 2).`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return d.runNode(ctx, cfg, log)
+			var o app.Options
+			if path, _ := cmd.Flags().GetString("config"); path != "" {
+				hup := make(chan os.Signal, 1)
+				signal.Notify(hup, syscall.SIGHUP)
+				defer signal.Stop(hup)
+				o = app.Options{File: path, Hangup: hup, Reread: func() (config.Config, error) {
+					return readConfig(cmd.Flags(), d.getenv)
+				}}
+			}
+			return d.runNode(ctx, cfg, log, o)
 		}),
 	}
 	def := config.Default()
@@ -80,17 +94,27 @@ not start (exit status 2).`,
 // then the --config file, then the environment, then the flags the user
 // set, and validates the result.
 func serveConfig(fs *pflag.FlagSet, getenv func(string) string) (config.Config, error) {
+	cfg, err := readConfig(fs, getenv)
+	if err != nil {
+		return config.Config{}, invalidConfig(err)
+	}
+	return cfg, nil
+}
+
+// readConfig is serveConfig's work, also done again by a reload: its
+// errors are the problems, one a line.
+func readConfig(fs *pflag.FlagSet, getenv func(string) string) (config.Config, error) {
 	cfg := config.Default()
 	if path, _ := fs.GetString("config"); path != "" {
 		var err error
 		if cfg, err = config.Load(path); err != nil {
-			return config.Config{}, invalidConfig(err)
+			return config.Config{}, err
 		}
 	}
 	cfg.ApplyEnv(getenv)
 	applyFlags(&cfg, fs)
 	if err := cfg.Validate(); err != nil {
-		return config.Config{}, invalidConfig(err)
+		return config.Config{}, err
 	}
 	return cfg, nil
 }

@@ -53,6 +53,10 @@ type Options struct {
 	Planner *planner.Operator
 	// CallingPlan serves numbers, usage and credits (callingplan.go); nil: 501.
 	CallingPlan CallingPlan
+	// Reload reads the server configuration file again and applies what it
+	// can live (operator.go); nil (no config file): 501. An invalid file is
+	// a *ConfigError.
+	Reload func(ctx context.Context, actor string) (ReloadResult, error)
 	// Hybrid serves the cloud–edge routes (hybrid.go); nil: 501, status standalone.
 	Hybrid  Hybrid
 	Metrics http.Handler // served at /metrics without auth; nil: not served
@@ -80,6 +84,7 @@ type server struct {
 //	POST /api/v1/plan                                 the decision guide
 //	GET  /api/v1/audit, /cdrs, /registrations         ?tenant=
 //	GET|POST /api/v1/tokens, DELETE /api/v1/tokens/{id}   operator only
+//	POST /api/v1/operator/reload                      operator only: re-read the config file
 func New(o Options) http.Handler {
 	s := &server{o: o, log: o.Log}
 	if s.log == nil {

@@ -54,8 +54,14 @@ func toProblem(err error) problem {
 		large *http.MaxBytesError
 		used  *inUse
 		inv   *invalidRequest
+		conf  *ConfigError
 	)
 	switch {
+	case errors.As(err, &conf):
+		p.Status = http.StatusUnprocessableEntity
+		for _, l := range conf.Lines {
+			p.Errors = append(p.Errors, provision.FieldError{Field: "config", Message: l})
+		}
 	case errors.As(err, &inv):
 		p.Status = http.StatusUnprocessableEntity
 		p.Errors = inv.errs

@@ -91,5 +91,6 @@ func (s *server) routes() []route {
 	)
 	rs = append(rs, s.hybridRoutes()...)      // cloud–edge (hybrid.go)
 	rs = append(rs, s.callingPlanRoutes()...) // callingplan.go
+	rs = append(rs, s.operatorRoutes()...)    // operator.go
 	return rs
 }

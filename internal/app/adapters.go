@@ -95,6 +95,7 @@ func (n *node) startHTTP() error {
 		RouteTest:     n.live.routeTest,
 		GatewayStatus: watch.status,
 		CallingPlan:   n.live.cp.api(prov),
+		Reload:        n.reloadFunc(),
 		Hybrid:        n.hybrid,
 		Metrics:       n.metrics.Handler(),
 		Ready:         func() bool { return true },

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/switchboard-pbx/switchboard/internal/auth"
@@ -38,7 +39,13 @@ const ShutdownGrace = 10 * time.Second
 // Run starts a node with cfg and blocks until ctx is cancelled (graceful
 // shutdown) or a component fails.
 func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
-	n, err := build(ctx, cfg, log)
+	return RunWith(ctx, cfg, log, Options{})
+}
+
+// RunWith is Run with a configuration file to reload on SIGHUP and on
+// POST /api/v1/operator/reload (reload.go).
+func RunWith(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) error {
+	n, err := build(ctx, cfg, log, o)
 	if err != nil {
 		return err
 	}
@@ -63,11 +70,14 @@ type node struct {
 	token   string
 	live    *live
 	hybrid  *hybridNode // cloud–edge deployment (edge_*.go)
+	opts    Options     // reload (reload.go)
+	// reloadMu serialises configuration reloads.
+	reloadMu sync.Mutex
 }
 
-func build(ctx context.Context, cfg config.Config, log *slog.Logger) (n *node, err error) {
+func build(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (n *node, err error) {
 	interval, window := cfg.Durations()
-	n = &node{cfg: cfg, log: log, dir: directory.NewHolder(),
+	n = &node{cfg: cfg, log: log, dir: directory.NewHolder(), opts: o,
 		live: &live{health: trunk.NewHealth(trunk.Config{Interval: interval, Window: window}, time.Now),
 			vel: newVelocity(cfg.IntlPerHour(), time.Now, log)}}
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
@@ -172,6 +182,11 @@ func (n *node) run(ctx context.Context) error {
 		defer close(probesDone)
 		n.live.health.Run(probeCtx, n.live.gateways, n.sip)
 	}()
+	hupDone := make(chan struct{})
+	go func() {
+		defer close(hupDone)
+		n.watchHangups(probeCtx) // SIGHUP: reload the configuration file
+	}()
 	edgeDone := make(chan struct{})
 	go func() {
 		defer close(edgeDone)
@@ -195,6 +210,7 @@ loop:
 	}
 	stopProbes()
 	<-probesDone
+	<-hupDone
 	<-edgeDone
 	n.log.Info("shutting down: no new calls", "active_calls", n.engine.Active())
 	n.sip.Drain()

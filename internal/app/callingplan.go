@@ -33,13 +33,18 @@ const ViaCallingPlan = "callingPlan"
 // (router.go), users on reload and the prober's Forget (app.go), Settle in
 // cdrSink.Record and the API option (adapters.go).
 type callingPlan struct {
-	svc      *numbering.Service
-	health   *trunk.Health
-	log      *slog.Logger
+	svc    *numbering.Service
+	health *trunk.Health
+	log    *slog.Logger
+	dir    func() *directory.Directory
+	users  atomic.Pointer[map[string][]pbx.User] // tenant → licensed users
+	view   atomic.Pointer[carrierView]           // swapped whole by a reload (reload.go)
+}
+
+// carrierView is the carriers as signaling and the prober see them.
+type carrierView struct {
 	carriers map[string]numbering.Carrier // by key ("carrier/<name>")
 	bySrc    map[string]string            // "ip:port" and "ip" → carrier key
-	dir      func() *directory.Directory
-	users    atomic.Pointer[map[string][]pbx.User] // tenant → licensed users
 }
 
 // newCallingPlan builds the Calling Plan of cfg over st and loads its state
@@ -53,8 +58,7 @@ func newCallingPlan(ctx context.Context, cfg *config.CallingPlan, st numbering.S
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("callingPlan.%s: %s", problems[0].Path, problems[0].Message)
 	}
-	cp := &callingPlan{health: health, log: log, dir: dir, carriers: map[string]numbering.Carrier{},
-		bySrc: map[string]string{}}
+	cp := &callingPlan{health: health, log: log, dir: dir}
 	empty := map[string][]pbx.User{}
 	cp.users.Store(&empty)
 	svc, err := numbering.New(nc, numbering.Deps{Store: st, Users: cp.licensed, Log: log})
@@ -65,30 +69,38 @@ func newCallingPlan(ctx context.Context, cfg *config.CallingPlan, st numbering.S
 		return nil, err
 	}
 	cp.svc = svc
-	for _, c := range svc.Carriers() {
-		cp.carriers[c.Key()] = c
-		host, _, _ := net.SplitHostPort(c.Address)
+	cp.view.Store(newCarrierView(ctx, svc.Carriers(), log))
+	if nc.Minute != 0 && nc.Minute != time.Minute {
+		log.Warn("calling plan: a billed minute is not 60 s (testMinuteSeconds): for tests only", "minute", nc.Minute)
+	}
+	log.Info("calling plan ready", "countries", strings.Join(nc.Countries, ","), "carriers", len(svc.Carriers()),
+		"ranges", len(nc.Inventory))
+	return cp, nil
+}
+
+// newCarrierView indexes carriers by key and by source address (a host
+// name is resolved now).
+func newCarrierView(ctx context.Context, carriers []numbering.Carrier, log *slog.Logger) *carrierView {
+	v := &carrierView{carriers: map[string]numbering.Carrier{}, bySrc: map[string]string{}}
+	for _, c := range carriers {
+		v.carriers[c.Key()] = c
+		host, port, _ := net.SplitHostPort(c.Address)
 		ips := []string{host}
 		if net.ParseIP(host) == nil {
+			var err error
 			if ips, err = net.DefaultResolver.LookupHost(ctx, host); err != nil {
 				log.Warn("calling plan: carrier address does not resolve; its calls in are not recognised",
 					"carrier", c.Name, "err", err)
 			}
 		}
-		_, port, _ := net.SplitHostPort(c.Address)
 		for _, ip := range ips {
-			cp.bySrc[net.JoinHostPort(ip, port)] = c.Key()
-			if _, taken := cp.bySrc[ip]; !taken {
-				cp.bySrc[ip] = c.Key()
+			v.bySrc[net.JoinHostPort(ip, port)] = c.Key()
+			if _, taken := v.bySrc[ip]; !taken {
+				v.bySrc[ip] = c.Key()
 			}
 		}
 	}
-	if nc.Minute != 0 && nc.Minute != time.Minute {
-		log.Warn("calling plan: a billed minute is not 60 s (testMinuteSeconds): for tests only", "minute", nc.Minute)
-	}
-	log.Info("calling plan ready", "countries", strings.Join(nc.Countries, ","), "carriers", len(cp.carriers),
-		"ranges", len(nc.Inventory))
-	return cp, nil
+	return v
 }
 
 // setUsers publishes the users whose licences size the pools (reload).
@@ -118,7 +130,7 @@ func (l *live) RouteCall(callID string, caller *pbx.User, dialed string) callctl
 	}
 	dialed = dialedString(dialed)
 	d := tr.table.Route(routingCaller(caller), dialed, l.statusFunc(tr))
-	r, ok := l.cp.route(callID, caller, dialed, d)
+	r, ok := l.cp.route(callID, caller, tr.allowed, dialed, d)
 	if !ok {
 		r = l.toCallctl(c, tr, caller, d)
 	}
@@ -151,14 +163,15 @@ func (cp *callingPlan) takes(caller *pbx.User, dialed string, d routing.Decision
 }
 
 // route decides a call that Direct Routing rejected with d.
-func (cp *callingPlan) route(callID string, caller *pbx.User, dialed string, d routing.Decision) (callctl.Route, bool) {
+func (cp *callingPlan) route(callID string, caller *pbx.User, allowed numbering.Allowed, dialed string, d routing.Decision) (callctl.Route, bool) {
 	number, emergency, ok := cp.takes(caller, dialed, d)
 	if !ok {
 		return callctl.Route{}, false
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	dec := cp.svc.Admit(ctx, numbering.Call{CallID: callID, Caller: *caller, Number: number, Emergency: emergency})
+	dec := cp.svc.Admit(ctx, numbering.Call{CallID: callID, Caller: *caller, Number: number, Emergency: emergency,
+		Allowed: allowed})
 	if !dec.Admitted {
 		cp.log.Info("calling plan refuses a call", "call_id", callID, "tenant", caller.Tenant, "user", caller.SIPAddress,
 			"number", number, "status", dec.Code, "reason", dec.Reason)
@@ -197,7 +210,7 @@ func carrierHealth(c numbering.Carrier) trunk.Gateway {
 }
 
 // explain adds the Calling Plan's part to a route test.
-func (cp *callingPlan) explain(caller *pbx.User, dialed string, d routing.Decision) routing.Decision {
+func (cp *callingPlan) explain(caller *pbx.User, allowed numbering.Allowed, dialed string, d routing.Decision) routing.Decision {
 	number, emergency, ok := cp.takes(caller, dialedString(dialed), d)
 	if !ok {
 		if cp != nil && caller.CallingPlan != "" && d.Target == routing.TargetPSTN {
@@ -205,7 +218,7 @@ func (cp *callingPlan) explain(caller *pbx.User, dialed string, d routing.Decisi
 		}
 		return d
 	}
-	dec := cp.svc.Explain(numbering.Call{Caller: *caller, Number: number, Emergency: emergency})
+	dec := cp.svc.Explain(numbering.Call{Caller: *caller, Number: number, Emergency: emergency, Allowed: allowed})
 	if d.Reason != "" {
 		d.Steps = append(d.Steps, "Direct Routing does not take it ("+d.Reason+"): the Calling Plan decides")
 	}
@@ -221,7 +234,7 @@ func (cp *callingPlan) explain(caller *pbx.User, dialed string, d routing.Decisi
 	rc := routing.RouteChoice{Name: ViaCallingPlan, Gateways: []string{}, Status: []routing.Status{}}
 	for _, t := range cp.targets(dec, caller, number) {
 		rc.Gateways = append(rc.Gateways, t.Key)
-		rc.Status = append(rc.Status, routing.Status(cp.health.Status(carrierHealth(cp.carriers[t.Key]))))
+		rc.Status = append(rc.Status, routing.Status(cp.health.Status(carrierHealth(cp.view.Load().carriers[t.Key]))))
 	}
 	d.Routes = []routing.RouteChoice{rc}
 	return d
@@ -243,8 +256,9 @@ func (cp *callingPlan) gateways() []trunk.Gateway {
 	if cp == nil {
 		return nil
 	}
-	out := make([]trunk.Gateway, 0, len(cp.carriers))
-	for _, c := range cp.carriers {
+	v := cp.view.Load()
+	out := make([]trunk.Gateway, 0, len(v.carriers))
+	for _, c := range v.carriers {
 		out = append(out, carrierHealth(c))
 	}
 	return out
@@ -256,7 +270,7 @@ func (cp *callingPlan) known(key string) bool {
 	if cp == nil {
 		return false
 	}
-	_, ok := cp.carriers[key]
+	_, ok := cp.view.Load().carriers[key]
 	return ok
 }
 
@@ -266,7 +280,7 @@ func (cp *callingPlan) peer(key string) (signaling.Gateway, bool) {
 	if cp == nil {
 		return signaling.Gateway{}, false
 	}
-	c, ok := cp.carriers[key]
+	c, ok := cp.view.Load().carriers[key]
 	if !ok {
 		return signaling.Gateway{}, false
 	}
@@ -279,9 +293,10 @@ func (cp *callingPlan) bySource(ip string, port int) (signaling.Gateway, bool) {
 	if cp == nil {
 		return signaling.Gateway{}, false
 	}
-	key, ok := cp.bySrc[net.JoinHostPort(ip, strconv.Itoa(port))]
+	v := cp.view.Load()
+	key, ok := v.bySrc[net.JoinHostPort(ip, strconv.Itoa(port))]
 	if !ok {
-		key, ok = cp.bySrc[ip]
+		key, ok = v.bySrc[ip]
 	}
 	if !ok {
 		return signaling.Gateway{}, false

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/switchboard-pbx/switchboard/internal/directory"
+	"github.com/switchboard-pbx/switchboard/internal/numbering"
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
 	"github.com/switchboard-pbx/switchboard/internal/provision"
 	"github.com/switchboard-pbx/switchboard/internal/routing"
@@ -35,7 +36,8 @@ type tenantRouting struct {
 	table    *routing.Table
 	gateways map[string]*gateway // fqdn → gateway
 	callerID map[string]provision.CallerIDPolicy
-	denied   []string // settings.deniedPrefixes
+	denied   []string          // settings.deniedPrefixes
+	allowed  numbering.Allowed // settings.callingPlan: Calling Plan destinations
 }
 
 type gateway struct {
@@ -177,6 +179,9 @@ func compileTenant(t pbx.Tenant, objs []pbx.Object, dir *directory.Directory) (*
 	}
 	if doc.Settings != nil {
 		tr.denied = doc.Settings.DeniedPrefixes
+		if cp := doc.Settings.CallingPlan; cp != nil {
+			tr.allowed = numbering.Allowed{International: cp.InternationalCountries, PremiumRate: cp.PremiumRateCountries}
+		}
 	}
 	if len(t.Domains) > 0 {
 		tr.domain = t.Domains[0]

@@ -68,7 +68,7 @@ func (l *live) Explain(caller *pbx.User, dialed string) (routing.Decision, bool)
 	if !ok {
 		return routing.Decision{}, false
 	}
-	return l.cp.explain(caller, dialed, tr.table.Explain(routingCaller(caller), dialed, l.statusFunc(tr))), true
+	return l.cp.explain(caller, tr.allowed, dialed, tr.table.Explain(routingCaller(caller), dialed, l.statusFunc(tr))), true
 }
 
 func routingCaller(u *pbx.User) routing.Caller {

@@ -90,3 +90,12 @@ func (c *Client) numbers(ctx context.Context, method, path string, q url.Values,
 	}
 	return ns, nil
 }
+
+// Reload makes the server read its configuration file again (operator
+// token): POST /api/v1/operator/reload. A refused file is an *APIError
+// whose Errors are its FILE:LINE problems.
+func (c *Client) Reload(ctx context.Context) (api.ReloadResult, error) {
+	var r api.ReloadResult
+	_, err := c.do(ctx, http.MethodPost, "/api/v1/operator/reload", nil, nil, &r)
+	return r, err
+}

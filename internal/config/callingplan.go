@@ -1,8 +1,14 @@
 package config
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
+	"slices"
 	"time"
+
+	"github.com/switchboard-pbx/switchboard/internal/cli/yamldoc"
 
 	"github.com/switchboard-pbx/switchboard/internal/numbering"
 )
@@ -105,4 +111,65 @@ func (a *AllowanceConfig) allowance() *numbering.Allowance {
 		return nil
 	}
 	return &numbering.Allowance{DomesticMinutes: a.DomesticMinutes, InternationalMinutes: a.InternationalMinutes}
+}
+
+// LocateCallingPlan formats problems of the callingPlan section of the
+// config file at path as "FILE:LINE: callingPlan.PATH: message", one error
+// per problem (joined), for problems found after Load (a hot reload that
+// the live state refuses). The line is 0 (left out) when the file cannot
+// be read again.
+func LocateCallingPlan(path string, problems []numbering.Problem) error {
+	var doc *yamldoc.Doc
+	if data, err := os.ReadFile(path); err == nil {
+		if docs, perr := yamldoc.Parse(data); perr == nil && len(docs) == 1 {
+			var c Config
+			_ = docs[0].Decode(&c) // records the lines of the fields
+			doc = docs[0]
+		}
+	}
+	errs := make([]error, len(problems))
+	for i, p := range problems {
+		full := "callingPlan." + p.Path
+		line := 0
+		if doc != nil {
+			line = doc.LineOf(full)
+		}
+		errs[i] = errors.New(yamldoc.Problem{Line: line, Path: full, Message: p.Message}.Format(path))
+	}
+	return errors.Join(errs...)
+}
+
+// RestartKeys lists the keys whose value differs between the running
+// configuration and next, apart from callingPlan (hot-reloadable, see
+// numbering.Service.Reconfigure): they only take effect after a restart.
+// Values are never part of the answer (adminToken is a secret).
+func RestartKeys(running, next Config) []string {
+	flat := func(c Config) map[string]string {
+		c.CallingPlan = nil
+		b, _ := json.Marshal(c) // plain strings and structs: never fails
+		var m map[string]json.RawMessage
+		_ = json.Unmarshal(b, &m)
+		out := map[string]string{}
+		for k, v := range m {
+			out[k] = string(v)
+		}
+		return out
+	}
+	a, b := flat(running), flat(next)
+	var keys []string
+	for k, v := range b {
+		if a[k] != v {
+			keys = append(keys, k)
+		}
+	}
+	for k := range a {
+		if _, ok := b[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	if (running.CallingPlan == nil) != (next.CallingPlan == nil) {
+		keys = append(keys, "callingPlan")
+	}
+	slices.Sort(keys)
+	return keys
 }

@@ -3,6 +3,7 @@ package numbering
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,6 +20,7 @@ const (
 	ReasonPremium       = "Premium Rate Blocked"
 	ReasonNoCarrier     = "No Carrier For Destination"
 	ReasonInternational = "International Calls Not Allowed"
+	ReasonCountry       = "Destination Country Not Allowed"
 	ReasonExhausted     = "Calling Plan Minutes Exhausted"
 	ReasonCredit        = "Insufficient Credit"
 	ReasonSpendLimit    = "Spend Limit Reached"
@@ -34,6 +36,19 @@ type Call struct {
 	Caller    pbx.User
 	Number    string
 	Emergency bool
+	// Allowed is the caller's tenant's allow-list; the zero value (a new
+	// tenant) allows domestic, non-premium destinations only.
+	Allowed Allowed
+}
+
+// Allowed is a tenant's toll-fraud allow-list for the Calling Plan
+// (settings.callingPlan of the tenant document, docs/calling-plan.md):
+// which destination countries outside a caller's usageLocation may be
+// called, and in which countries premium-rate numbers may be. Emergency
+// numbers never need it.
+type Allowed struct {
+	International []string // ISO 3166 alpha-2
+	PremiumRate   []string // ISO 3166 alpha-2
 }
 
 // Decision is the Calling Plan's answer for one call.
@@ -87,8 +102,9 @@ func (d *decision) refuse(code int, reason, format string, args ...any) Decision
 func (s *Service) decide(ctx context.Context, c Call, reserve bool) Decision {
 	d := &decision{explain: !reserve, Decision: Decision{Carriers: []Carrier{}}}
 	u := c.Caller
+	p := s.p() // one configuration for the whole decision, even if a reload swaps it meanwhile
 	if c.Emergency {
-		return s.emergency(d, u, c.Number)
+		return s.emergency(p, d, u, c.Number)
 	}
 	if reserve {
 		s.mu.Lock()
@@ -105,11 +121,11 @@ func (s *Service) decide(ctx context.Context, c Call, reserve bool) Decision {
 		return d.refuse(403, ReasonNoLicence, "%s has no Calling Plan licence", u.SIPAddress)
 	}
 	d.step("%s has a %s Calling Plan, usageLocation %q", u.SIPAddress, u.CallingPlan, u.UsageLocation)
-	if !s.sold[u.UsageLocation] {
+	if !p.sold[u.UsageLocation] {
 		return d.refuse(403, ReasonNotSold, "the Calling Plan is not sold in %q (countries: %s)", u.UsageLocation,
-			strings.Join(s.cfg.Countries, ", "))
+			strings.Join(p.cfg.Countries, ", "))
 	}
-	allow := s.cfg.Plans[u.UsageLocation].get(u.CallingPlan)
+	allow := p.cfg.Plans[u.UsageLocation].get(u.CallingPlan)
 	if allow == nil {
 		return d.refuse(403, ReasonNotOffered, "%s is not offered in %s", u.CallingPlan, u.UsageLocation)
 	}
@@ -125,9 +141,20 @@ func (s *Service) decide(ctx context.Context, c Call, reserve bool) Decision {
 	}
 	d.step("%s is a %s number in %s: %s for a user in %s", dest.Number, dest.Type, dest.Region, kind, u.UsageLocation)
 	if dest.Premium {
-		return d.refuse(403, ReasonPremium, "%s is a premium-rate number", dest.Number)
+		if !slices.Contains(c.Allowed.PremiumRate, dest.Region) {
+			return d.refuse(403, ReasonPremium, "%s is a premium-rate number and tenant %s does not allow premium-rate calls to %s (settings.callingPlan.premiumRateCountries)",
+				dest.Number, u.Tenant, dest.Region)
+		}
+		d.step("premium-rate numbers in %s are allowed by the tenant (settings.callingPlan.premiumRateCountries)", dest.Region)
 	}
-	carriers := carriersFor(s.cfg.Carriers, dest.Region)
+	if !d.Domestic {
+		if !slices.Contains(c.Allowed.International, dest.Region) {
+			return d.refuse(403, ReasonCountry, "tenant %s does not allow international calls to %s (settings.callingPlan.internationalCountries: %s)",
+				u.Tenant, dest.Region, listOrNone(c.Allowed.International))
+		}
+		d.step("international calls to %s are allowed by the tenant (settings.callingPlan.internationalCountries)", dest.Region)
+	}
+	carriers := carriersFor(p.cfg.Carriers, dest.Region)
 	if len(carriers) == 0 {
 		return d.refuse(403, ReasonNoCarrier, "no carrier serves %s", dest.Region)
 	}
@@ -165,7 +192,7 @@ func (s *Service) decide(ctx context.Context, c Call, reserve bool) Decision {
 	if available <= 0 {
 		return d.refuse(403, reason, "tenant %s has no Communications Credits", u.Tenant)
 	}
-	rate, prefix, ok := s.rate(dest.Number)
+	rate, prefix, ok := p.rate(dest.Number)
 	if !ok {
 		return d.refuse(403, ReasonNoRate, "no rate for %s", dest.Number)
 	}
@@ -184,6 +211,13 @@ func (s *Service) decide(ctx context.Context, c Call, reserve bool) Decision {
 	}
 	return d.refuse(403, ReasonCredit, "tenant %s's credits (%s available) do not cover one minute at %s (prefix %s)",
 		u.Tenant, available, rate, prefix)
+}
+
+func listOrNone(l []string) string {
+	if len(l) == 0 {
+		return "none"
+	}
+	return strings.Join(l, ", ")
 }
 
 // take checks ok and, when reserving, records r as a live reservation in
@@ -255,7 +289,7 @@ func (s *Service) poolLeftLocked(pk poolKey) int {
 // included is the size of a pool: every user of the tenant with that
 // licence and usageLocation adds the licence's allowance.
 func (s *Service) included(pk poolKey) int {
-	a := s.cfg.Plans[pk.country].get(pk.plan)
+	a := s.p().cfg.Plans[pk.country].get(pk.plan)
 	if a == nil {
 		return 0
 	}
@@ -313,11 +347,11 @@ func (s *Service) drop(id string) *Reservation {
 	return r
 }
 
-func (s *Service) emergency(d *decision, u pbx.User, number string) Decision {
+func (s *Service) emergency(p *plan, d *decision, u pbx.User, number string) Decision {
 	d.Emergency, d.Funding = true, FundingEmergency
-	carriers := carriersFor(s.cfg.Carriers, u.UsageLocation)
+	carriers := carriersFor(p.cfg.Carriers, u.UsageLocation)
 	if len(carriers) == 0 {
-		carriers = s.Carriers() // never refused for want of a country
+		carriers = p.carriers() // never refused for want of a country
 	}
 	if len(carriers) == 0 {
 		return d.refuse(503, ReasonNoCarrier, "no carrier is configured")
@@ -328,17 +362,17 @@ func (s *Service) emergency(d *decision, u pbx.User, number string) Decision {
 }
 
 // rate returns the per-minute rate of the longest matching prefix.
-func (s *Service) rate(number string) (Money, string, bool) {
+func (p *plan) rate(number string) (Money, string, bool) {
 	best := -1
-	for i, r := range s.cfg.Rates {
-		if strings.HasPrefix(number, r.Prefix) && (best < 0 || len(r.Prefix) > len(s.cfg.Rates[best].Prefix)) {
+	for i, r := range p.cfg.Rates {
+		if strings.HasPrefix(number, r.Prefix) && (best < 0 || len(r.Prefix) > len(p.cfg.Rates[best].Prefix)) {
 			best = i
 		}
 	}
 	if best < 0 {
 		return 0, "", false
 	}
-	return s.cfg.Rates[best].PerMinute, s.cfg.Rates[best].Prefix, true
+	return p.cfg.Rates[best].PerMinute, p.cfg.Rates[best].Prefix, true
 }
 
 // Meter meters one admitted call. Call control calls Grant at answer and

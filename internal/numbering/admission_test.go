@@ -39,6 +39,7 @@ func TestAdmit(t *testing.T) {
 		funding  string
 		rate     Money
 		carriers []string
+		allowed  *Allowed // nil: abroad
 	}{
 		{name: "domestic US on the pool", caller: dom, number: "+12065550100", want: true, funding: FundingPool,
 			carriers: []string{"carrier-a", "carrier-b"}},
@@ -67,6 +68,26 @@ func TestAdmit(t *testing.T) {
 		{name: "not sold in the country", caller: fr, number: "+33612345678", code: 403, reason: ReasonNotSold},
 		{name: "licence not offered in the country", caller: gbIntl, number: "+442079460123", code: 403, reason: ReasonNotOffered},
 		{name: "GB domestic", caller: gb, number: "+442079460123", want: true, funding: FundingPool, carriers: []string{"carrier-b"}},
+		{name: "new tenant: international blocked", caller: intl, number: "+442079460123", allowed: &Allowed{},
+			code: 403, reason: ReasonCountry},
+		{name: "new tenant: blocked before credits", caller: dom, number: "+442079460123", credits: Unit, allowed: &Allowed{},
+			code: 403, reason: ReasonCountry},
+		{name: "new tenant: domestic allowed", caller: dom, number: "+12065550100", allowed: &Allowed{}, want: true,
+			funding: FundingPool},
+		{name: "allowed country, another one blocked", caller: intl, number: "+16135550100",
+			allowed: &Allowed{International: []string{"GB"}}, code: 403, reason: ReasonCountry},
+		{name: "allowed country", caller: intl, number: "+442079460123",
+			allowed: &Allowed{International: []string{"GB"}}, want: true, funding: FundingPool},
+		{name: "premium rate allowed in its country", caller: intl, number: "+19002345678",
+			allowed: &Allowed{PremiumRate: []string{"US"}}, want: true, funding: FundingPool},
+		{name: "premium rate abroad needs the country too", caller: intl, number: "+449098790879",
+			allowed: &Allowed{PremiumRate: []string{"GB"}}, code: 403, reason: ReasonCountry},
+		{name: "premium rate allowed abroad", caller: intl, number: "+449098790879",
+			allowed: &Allowed{International: []string{"GB"}, PremiumRate: []string{"GB"}}, want: true, funding: FundingPool},
+		{name: "premium rate of another country not allowed", caller: intl, number: "+19002345678",
+			allowed: &Allowed{International: []string{"GB"}, PremiumRate: []string{"GB"}}, code: 403, reason: ReasonPremium},
+		{name: "emergency with an empty allow-list", caller: gb, number: "999", emerg: true, allowed: &Allowed{}, want: true,
+			funding: FundingEmergency},
 		{name: "not a number", caller: dom, number: "+1", code: 404, reason: ReasonInvalidNumber},
 		{name: "emergency without licence", caller: none, number: "911", emerg: true, want: true, funding: FundingEmergency,
 			carriers: []string{"carrier-a", "carrier-b"}},
@@ -83,10 +104,14 @@ func TestAdmit(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			allowed := abroad
+			if tt.allowed != nil {
+				allowed = *tt.allowed
+			}
 			// Explain first: it agrees with Admit and reserves nothing.
-			e := f.s.Explain(Call{CallID: "x", Caller: tt.caller, Number: tt.number, Emergency: tt.emerg})
+			e := f.s.Explain(Call{CallID: "x", Caller: tt.caller, Number: tt.number, Emergency: tt.emerg, Allowed: allowed})
 			d := f.s.Admit(context.Background(), Call{CallID: fmt.Sprint("c", i), Caller: tt.caller, Number: tt.number,
-				Emergency: tt.emerg})
+				Emergency: tt.emerg, Allowed: allowed})
 			if d.Admitted != tt.want || d.Code != tt.code || d.Reason != tt.reason || d.Funding != tt.funding && tt.want {
 				t.Fatalf("Admit = admitted %v %d %q funding %q, want %v %d %q %q", d.Admitted, d.Code, d.Reason,
 					d.Funding, tt.want, tt.code, tt.reason, tt.funding)

@@ -212,14 +212,20 @@ type fixture struct {
 	cfg Config
 	s   *Service
 	ids int
+	// allowed is the tenant's allow-list of admit and call: by default
+	// every country the tests call abroad.
+	allowed Allowed
 }
+
+// abroad allows the international destinations of the tests.
+var abroad = Allowed{International: []string{"CA", "DE", "FR", "GB", "US"}}
 
 var jan15 = time.Date(2025, 1, 15, 12, 0, 0, 0, time.UTC)
 
 func newFixture(t *testing.T, cfg Config, users ...pbx.User) *fixture {
 	t.Helper()
 	f := &fixture{t: t, st: newMemStore(), clk: &clock{t: jan15}, dir: &directory{users: map[string][]pbx.User{}},
-		cfg: cfg}
+		cfg: cfg, allowed: abroad}
 	f.dir.users["contoso"] = users
 	f.start()
 	return f
@@ -245,7 +251,7 @@ func (f *fixture) start() {
 }
 
 func (f *fixture) admit(callID string, u pbx.User, number string) Decision {
-	return f.s.Admit(context.Background(), Call{CallID: callID, Caller: u, Number: number})
+	return f.s.Admit(context.Background(), Call{CallID: callID, Caller: u, Number: number, Allowed: f.allowed})
 }
 
 // call admits, answers and settles a call of duration d (0 = unanswered).

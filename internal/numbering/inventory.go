@@ -58,13 +58,14 @@ func checkFilter(f *Filter) error {
 // stops after at most n + len(s.numbers) steps per range.
 func (s *Service) free(f Filter, skip map[string]bool, n int) []Number {
 	now := s.now()
+	p := s.p()
 	var out []Number
-	for i, r := range s.cfg.Inventory {
+	for i, r := range p.cfg.Inventory {
 		if f.Country != "" && r.Country != f.Country || f.AreaCode != "" && r.AreaCode != f.AreaCode ||
 			f.Type != "" && r.Type != f.Type {
 			continue
 		}
-		sp := s.spans[i]
+		sp := p.spans[i]
 		for v := sp.a; v <= sp.b && len(out) < n; v++ {
 			num := sp.at(v)
 			if skip[num] || !s.availableLocked(num, now) {
@@ -87,12 +88,7 @@ func (s *Service) availableLocked(num string, now time.Time) bool {
 
 // lookup finds the range of a number.
 func (s *Service) lookup(num string) (Range, bool) {
-	for i, sp := range s.spans {
-		if sp.contains(num) {
-			return s.cfg.Inventory[i], true
-		}
-	}
-	return Range{}, false
+	return s.p().lookup(num)
 }
 
 // Acquire gives tenant the numbers listed, or else count numbers matching
@@ -221,7 +217,7 @@ func (s *Service) Release(ctx context.Context, tenant, num string) (Number, erro
 			return nil, err
 		}
 		now := s.now().UTC()
-		n.Tenant, n.User, n.Status, n.Since, n.QuarantinedUntil = "", "", StatusQuarantined, now, now.Add(s.quarant)
+		n.Tenant, n.User, n.Status, n.Since, n.QuarantinedUntil = "", "", StatusQuarantined, now, now.Add(s.p().quarantine)
 		return []Number{n}, nil
 	})
 	if err != nil {

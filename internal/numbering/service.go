@@ -1,14 +1,13 @@
 package numbering
 
 import (
-	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nyaruka/phonenumbers"
@@ -36,16 +35,13 @@ type Deps struct {
 // Lock order: admin, then mu. The Store is never called with mu held;
 // admin serialises the operator's writes (top-ups, limits).
 type Service struct {
-	cfg     Config
-	spans   []span // parallel to cfg.Inventory
-	sold    map[string]bool
-	st      Store
-	users   func(string) []pbx.User
-	now     func() time.Time
-	newID   func() string
-	log     *slog.Logger
-	minute  time.Duration
-	quarant time.Duration
+	plan   atomic.Pointer[plan] // the operator's configuration; swapped whole by Reconfigure
+	st     Store
+	users  func(string) []pbx.User
+	now    func() time.Time
+	newID  func() string
+	log    *slog.Logger
+	minute time.Duration // fixed for the life of the Service (reservations count in it)
 
 	admin     sync.Mutex
 	mu        sync.Mutex
@@ -86,8 +82,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 	if d.Store == nil {
 		return nil, fmt.Errorf("%w: calling plan: no store", ErrInvalid)
 	}
-	s := &Service{cfg: cfg, sold: map[string]bool{}, st: d.Store, users: d.Users, now: d.Now,
-		newID: d.NewID, log: d.Log, minute: cfg.Minute, quarant: cfg.Quarantine}
+	s := &Service{st: d.Store, users: d.Users, now: d.Now, newID: d.NewID, log: d.Log, minute: cfg.Minute}
 	if s.users == nil {
 		s.users = func(string) []pbx.User { return nil }
 	}
@@ -103,16 +98,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 	if s.minute <= 0 {
 		s.minute = time.Minute
 	}
-	if s.quarant <= 0 {
-		s.quarant = DefaultQuarantine
-	}
-	for _, c := range cfg.Countries {
-		s.sold[c] = true
-	}
-	for _, r := range cfg.Inventory {
-		sp, _ := parseSpan(r.Range) // validated
-		s.spans = append(s.spans, sp)
-	}
+	s.plan.Store(compile(cfg))
 	s.reset()
 	return s, nil
 }
@@ -217,11 +203,7 @@ func (s *Service) Minute() time.Duration { return s.minute }
 
 // Carriers lists the configured carriers by priority.
 func (s *Service) Carriers() []Carrier {
-	out := slices.Clone(s.cfg.Carriers)
-	slices.SortStableFunc(out, func(a, b Carrier) int {
-		return cmp.Or(cmp.Compare(a.Priority, b.Priority), cmp.Compare(a.Name, b.Name))
-	})
-	return out
+	return s.p().carriers()
 }
 
 // month is the billing month of t: YYYY-MM in UTC.

@@ -57,12 +57,13 @@ func (s *Service) Usage(tenant, m string) (Usage, error) {
 		return Usage{}, fmt.Errorf("%w: month %q is not YYYY-MM", ErrInvalid, m)
 	}
 	users := s.users(tenant)
+	p := s.p()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := Usage{Tenant: tenant, Month: m, Pools: []PoolUsage{}, Users: []UserUsage{}}
 	pools := map[poolKey]bool{}
 	for _, u := range users {
-		a := s.cfg.Plans[u.UsageLocation].get(u.CallingPlan)
+		a := p.cfg.Plans[u.UsageLocation].get(u.CallingPlan)
 		if a == nil {
 			continue
 		}

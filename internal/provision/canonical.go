@@ -39,6 +39,13 @@ func Canonical(d Document) Document {
 			DefaultUsageLocation: strings.ToUpper(strings.TrimSpace(d.Settings.DefaultUsageLocation)),
 			DeniedPrefixes:       mapList(d.Settings.DeniedPrefixes, strings.TrimSpace),
 		}
+		if cp := d.Settings.CallingPlan; cp != nil {
+			upper := func(s string) string { return strings.ToUpper(strings.TrimSpace(s)) }
+			out.Settings.CallingPlan = &CallingPlanSettings{
+				InternationalCountries: mapList(cp.InternationalCountries, upper),
+				PremiumRateCountries:   mapList(cp.PremiumRateCountries, upper),
+			}
+		}
 	}
 	out.Edges = mapList(d.Edges, func(e Edge) Edge {
 		return Edge{Name: strings.TrimSpace(e.Name), Description: strings.TrimSpace(e.Description),

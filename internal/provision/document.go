@@ -39,6 +39,22 @@ type Settings struct {
 	// destinations) no PSTN call of the tenant may reach, whatever its voice
 	// routes say (toll fraud); emergency numbers are never denied.
 	DeniedPrefixes []string `yaml:"deniedPrefixes,omitempty" json:"deniedPrefixes,omitempty"`
+	// CallingPlan is the tenant's toll-fraud allow-list for calls through
+	// the operator's Calling Plan; absent or empty (a new tenant): domestic
+	// calls only, no premium-rate numbers.
+	CallingPlan *CallingPlanSettings `yaml:"callingPlan,omitempty" json:"callingPlan,omitempty"`
+}
+
+// CallingPlanSettings allow destinations of Calling Plan calls per country
+// (docs/calling-plan.md, "Allowed destinations"). Emergency numbers never
+// need them.
+type CallingPlanSettings struct {
+	// InternationalCountries may be called by users whose usageLocation is
+	// another country (ISO 3166 alpha-2).
+	InternationalCountries []string `yaml:"internationalCountries,omitempty" json:"internationalCountries,omitempty"`
+	// PremiumRateCountries are the countries whose premium-rate numbers may
+	// be called (abroad, the country must also be in internationalCountries).
+	PremiumRateCountries []string `yaml:"premiumRateCountries,omitempty" json:"premiumRateCountries,omitempty"`
 }
 
 // UserSpec is a user as written in a tenant document. Password is plaintext

@@ -215,6 +215,27 @@ func (c *checker) settings(s *Settings) {
 			c.add(fmt.Sprintf("settings.deniedPrefixes[%d]", i), "%q is not an E.164 prefix (expected + and 1 to 15 digits)", p)
 		}
 	}
+	if cp := s.CallingPlan; cp != nil {
+		c.countries("settings.callingPlan.internationalCountries", cp.InternationalCountries)
+		c.countries("settings.callingPlan.premiumRateCountries", cp.PremiumRateCountries)
+	}
+}
+
+// countries checks a list of ISO 3166 country codes: known, none twice.
+func (c *checker) countries(field string, list []string) {
+	seen := map[string]int{}
+	for i, cc := range list {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		if cc == "" {
+			c.add(f, "must not be empty")
+			continue
+		}
+		c.country(f, cc)
+		if j, dup := seen[cc]; dup {
+			c.add(f, "duplicate country %q (also %s[%d])", cc, field, j)
+		}
+		seen[cc] = i
+	}
 }
 
 func deniedPrefix(p string) bool {

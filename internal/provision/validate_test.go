@@ -49,6 +49,10 @@ func TestValidateValid(t *testing.T) {
 		{"subdomain with hyphen", func(d *Document) {
 			d.Domains = append(d.Domains, "sip-1.eu.contoso.com")
 		}},
+		{"calling plan allow-list", func(d *Document) {
+			d.Settings = &Settings{CallingPlan: &CallingPlanSettings{InternationalCountries: []string{"GB", " ca "},
+				PremiumRateCountries: []string{"US"}}}
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -67,6 +71,14 @@ func TestValidateInvalid(t *testing.T) {
 		edit func(d *Document)
 		want ValidationErrors
 	}{
+		{"calling plan allow-list", func(d *Document) {
+			d.Settings = &Settings{CallingPlan: &CallingPlanSettings{InternationalCountries: []string{"GB", "XX", "gb"},
+				PremiumRateCountries: []string{""}}}
+		}, ValidationErrors{
+			{"settings.callingPlan.internationalCountries[1]", `"XX" is not an ISO 3166 country code known to the numbering plan (e.g. US, GB, DE)`},
+			{"settings.callingPlan.internationalCountries[2]", `duplicate country "GB" (also settings.callingPlan.internationalCountries[0])`},
+			{"settings.callingPlan.premiumRateCountries[0]", "must not be empty"},
+		}},
 		{"empty tenant", func(d *Document) { d.Tenant = " " },
 			ValidationErrors{{"tenant", "must not be empty"}}},
 		{"uppercase tenant", func(d *Document) { d.Tenant = "Contoso" },

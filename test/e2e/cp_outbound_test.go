@@ -17,6 +17,9 @@ const (
 	gbNumber = "+442079460123" // GB: international, +44 rate 0.023
 )
 
+// cpAllowGB is the tenant setting that allows Calling Plan calls to GB.
+const cpAllowGB = "settings: {callingPlan: {internationalCountries: [GB]}}\n"
+
 func TestCPOutbound(t *testing.T) {
 	needSIPp(t)
 	t.Parallel()
@@ -36,8 +39,17 @@ func TestCPOutbound(t *testing.T) {
 		}
 		cpWaitUsed(t, r.s, 1)
 
+		// A new tenant calls no country abroad (toll fraud, issue 9 item 7),
+		// emergency aside; route test says why.
 		p := cpDial(t, r.s, gbNumber, 0, 403)
-		cpFinal(t, p, 403, "International Calls Not Allowed")
+		cpFinal(t, p, 403, "Destination Country Not Allowed")
+		out, err := r.s.cli(t, "route", "test", "--tenant", "contoso", "--user", "alice@contoso.com", "--dial", gbNumber)
+		if err != nil || !strings.Contains(string(out), "does not allow international calls to GB (settings.callingPlan.internationalCountries") {
+			t.Errorf("route test of %s = %s, %v; want the allow-list named", gbNumber, out, err)
+		}
+		r.s.apply(t, cpTenant(cpAllowGB, ""))
+		p = cpDial(t, r.s, gbNumber, 0, 403)
+		cpFinal(t, p, 403, "International Calls Not Allowed") // allowed, but the licence has no international minutes
 		if n := len(cpInvites(r.b)); n != 0 {
 			t.Fatalf("carrier-b got %d INVITEs for a refused call", n)
 		}
@@ -99,7 +111,7 @@ func TestCPOutbound(t *testing.T) {
 
 	t.Run("credits for one minute: released at one minute", func(t *testing.T) {
 		t.Parallel()
-		r := startCP(t, "cp_carrier.xml", "cp_carrier.xml", cpTenant("", ""))
+		r := startCP(t, "cp_carrier.xml", "cp_carrier.xml", cpTenant(cpAllowGB, ""))
 		cpTopUp(t, r.s, "0.023")
 		p := dial(t, r.s, "cp_uac_released.xml", gbNumber, sippOpts{Name: "alice-cutoff",
 			Timeout: cpMinute + 20*time.Second, Keys: [][2]string{rtpStreamKey(t)}})
