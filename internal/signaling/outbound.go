@@ -203,14 +203,10 @@ func (o *outbound) answered(res *sip.Response) {
 	o.ev.Answered(res.Body())
 }
 
-// sendCancel cancels the pending INVITE. RFC 3261 §9.1: when no final
-// response has come 64*T1 after the CANCEL (the callee is gone, or it
-// answered the CANCEL but never the INVITE), the INVITE transaction is
-// given up; in Proceeding sipgo has no timer of its own that would end it,
-// and the leg would stay in the dialog table for good.
+// sendCancel cancels the pending INVITE and gives the INVITE up when no
+// final response follows within 64*T1 (giveUpAfter).
 func (o *outbound) sendCancel() {
-	giveUp := time.NewTimer(64 * sip.T1)
-	defer giveUp.Stop()
+	go o.giveUpAfter(64 * sip.T1)
 	c := sip.NewRequest(sip.CANCEL, o.invite.Recipient)
 	c.AppendHeader(sip.HeaderClone(o.invite.Via()))
 	c.AppendHeader(sip.HeaderClone(o.invite.From()))
@@ -225,11 +221,22 @@ func (o *outbound) sendCancel() {
 	if _, err := o.s.cli.Do(ctx, c, sipNoBuild); err != nil {
 		o.s.log.Debug("cancel", "err", err)
 	}
+}
+
+// giveUpAfter ends the cancelled INVITE's transaction when it has had no
+// final response d after the CANCEL (RFC 3261 §9.1: the callee is gone, or
+// it answered the CANCEL but never the INVITE). In Proceeding sipgo has no
+// timer of its own that would end it (Timer B stops at the first 1xx), and
+// the leg would stay in the dialog table for good; read() sees the
+// transaction end and forgets the leg.
+func (o *outbound) giveUpAfter(d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
 	select {
 	case <-o.tx.Done():
-	case <-giveUp.C:
+	case <-t.C:
 		o.s.log.Debug("no final response to a cancelled INVITE", "call_id", o.callID)
-		o.tx.Terminate() // read() sees Done and forgets the leg
+		o.tx.Terminate()
 	}
 }
 

@@ -125,3 +125,45 @@ func TestOutboundByeAfterAnswer(t *testing.T) {
 	default:
 	}
 }
+
+// A cancelled INVITE that never gets its final response (the callee
+// answered the CANCEL, or nothing at all) is given up, and the leg leaves
+// the dialog table without reporting anything more to the call.
+func TestOutboundCancelledInviteGivenUp(t *testing.T) {
+	s := testServer(t)
+	ev := &legRecorder{}
+	inv := &fakeClientTx{done: make(chan struct{})}
+	o := &outbound{s: s, ev: ev, callID: "cancelled-no-487", tx: inv, silenced: true, cancelWanted: true}
+	s.dialogs.put(o.callID, o)
+	read := make(chan struct{})
+	go func() { o.read(); close(read) }()
+
+	o.giveUpAfter(10 * time.Millisecond)
+	select {
+	case <-read:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the leg still follows its INVITE transaction")
+	}
+	if n := s.dialogs.Len(); n != 0 {
+		t.Fatalf("%d dialogs left, want 0", n)
+	}
+	if got := ev.got(); len(got) != 0 {
+		t.Fatalf("a cancelled leg reported %v", got)
+	}
+}
+
+// A cancelled INVITE that gets its final response in time: giveUpAfter
+// returns with the transaction, not at its deadline.
+func TestOutboundGiveUpNotNeeded(t *testing.T) {
+	s := testServer(t)
+	inv := &fakeClientTx{done: make(chan struct{})}
+	o := &outbound{s: s, ev: &legRecorder{}, callID: "cancelled-487", tx: inv}
+	returned := make(chan struct{})
+	go func() { o.giveUpAfter(time.Hour); close(returned) }()
+	inv.Terminate() // the 487 came
+	select {
+	case <-returned:
+	case <-time.After(5 * time.Second):
+		t.Fatal("giveUpAfter still waits although the transaction has ended")
+	}
+}
