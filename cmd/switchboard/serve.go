@@ -52,14 +52,16 @@ not start (exit status 2).`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			var o app.Options
+			// SIGHUP never ends the node: it reloads --config, or says
+			// there is none.
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
+			o := app.Options{Hangup: hup}
 			if path, _ := cmd.Flags().GetString("config"); path != "" {
-				hup := make(chan os.Signal, 1)
-				signal.Notify(hup, syscall.SIGHUP)
-				defer signal.Stop(hup)
-				o = app.Options{File: path, Hangup: hup, Reread: func() (config.Config, error) {
+				o.File, o.Reread = path, func() (config.Config, error) {
 					return readConfig(cmd.Flags(), d.getenv)
-				}}
+				}
 			}
 			return d.runNode(ctx, cfg, log, o)
 		}),

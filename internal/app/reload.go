@@ -95,6 +95,10 @@ func (n *node) watchHangups(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-n.opts.Hangup:
+			if n.opts.Reread == nil {
+				n.log.Warn("SIGHUP: no configuration file to reload (serve --config FILE); nothing changed")
+				continue
+			}
 			if _, err := n.reloadConfig(ctx, "SIGHUP"); err != nil {
 				var ce *api.ConfigError
 				if errors.As(err, &ce) {
