@@ -13,7 +13,7 @@ import (
 // The topology examples the docs show (docs/topologies) are valid as they
 // are: server configurations load and validate, tenant documents validate.
 func TestTopologyExamples(t *testing.T) {
-	for _, name := range []string{"hybrid/edge.yaml", "standalone/node.yaml"} {
+	for _, name := range []string{"hybrid/edge.yaml", "hybrid/edge-tls.yaml", "standalone/node.yaml"} {
 		cfg, err := config.Load(filepath.Join("..", "..", "examples", name))
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
@@ -21,8 +21,11 @@ func TestTopologyExamples(t *testing.T) {
 		if err := cfg.Validate(); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
-		if edge := name == "hybrid/edge.yaml"; edge != (cfg.Cloud != nil) {
+		if edge := name != "standalone/node.yaml"; edge != (cfg.Cloud != nil) {
 			t.Errorf("%s: cloud section %+v", name, cfg.Cloud)
+		}
+		if tls := name == "hybrid/edge-tls.yaml"; tls != (cfg.Cloud.TrunkTransport() == config.TrunkTLS) {
+			t.Errorf("%s: trunk over %s", name, cfg.Cloud.TrunkTransport())
 		}
 	}
 	for _, name := range []string{"hybrid/contoso-hybrid.yaml", "standalone/contoso.yaml"} {

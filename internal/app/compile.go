@@ -46,6 +46,7 @@ type gateway struct {
 	spec                                       provision.Gateway
 	addr                                       string // host:port to send to
 	via                                        string // hybrid: the node it is reached through ("" here)
+	viaTransport                               string // hybrid: the trunk's transport to that node (udp | tls)
 	inCalled, inCalling, outCalled, outCalling []*routing.Translation
 }
 
@@ -91,6 +92,12 @@ func (n *node) compile(ctx context.Context, dir *directory.Directory, tenants []
 				c.bySrc[s] = append(c.bySrc[s], g)
 			}
 		}
+	}
+	// Nodes of the deployment dialled over TLS by IP address: their
+	// certificates must name that address (signaling.Peers.AtAddress).
+	for _, ip := range c.hy.tlsHosts() {
+		c.atAddr[""] = append(c.atAddr[""], ip)
+		c.atAddr[ip] = append(c.atAddr[ip], ip)
 	}
 	return c, nil
 }
@@ -266,7 +273,7 @@ func (g *gateway) failoverTime() time.Duration {
 // signaling view of a gateway.
 func (g *gateway) peer(domain string) signaling.Gateway {
 	return signaling.Gateway{Key: g.key, Tenant: g.tenant, FQDN: g.spec.FQDN, Address: g.addr,
-		Transport: g.spec.Transport, Host: domain, Inbound: func(called, calling string) (string, string) {
+		Transport: g.transport(), Host: domain, Inbound: func(called, calling string) (string, string) {
 			return translate(g.inCalled, called), translate(g.inCalling, calling)
 		}}
 }

@@ -154,6 +154,20 @@ func (h *hybridNode) Peer(ip string, port int, transport string) (signaling.Hybr
 	return signaling.HybridPeer{Key: p.key, Tenant: p.tenant}, true
 }
 
+// PeerByCert implements signaling.Hybrid: the node of a mutually
+// authenticated TLS trunk, by the names of its verified certificate.
+func (h *hybridNode) PeerByCert(names []string) (signaling.HybridPeer, bool) {
+	v := h.view()
+	if v == nil {
+		return signaling.HybridPeer{}, false
+	}
+	p, ok := v.byCert(names)
+	if !ok {
+		return signaling.HybridPeer{}, false
+	}
+	return signaling.HybridPeer{Key: p.key, Tenant: p.tenant}, true
+}
+
 // RegisterAt implements signaling.Hybrid: a phone registering at the wrong
 // node is redirected to the user's home (a survivable edge takes everyone).
 func (h *hybridNode) RegisterAt(u *pbx.User) string {
@@ -229,7 +243,7 @@ func (h *hybridNode) Place(req callctl.InviteRequest, callee *pbx.User) (callctl
 	}
 	return callctl.Route{Kind: callctl.KindPSTN, Number: callee.SIPAddress, Via: via,
 		Gateways: []callctl.TrunkTarget{{Key: "hybrid:" + callee.Tenant + "/" + pl.Peer, FQDN: callee.Domain(),
-			Address: addr, Transport: "udp", Called: callee.Username(), Peer: true}}}, true
+			Address: addr.addr, Transport: addr.transport(), Called: callee.Username(), Peer: true}}}, true
 }
 
 // relay sends a PSTN call another node handed over (Request-URI

@@ -7,12 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/switchboard-pbx/switchboard/internal/config"
 	"github.com/switchboard-pbx/switchboard/internal/hybrid"
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
 	"github.com/switchboard-pbx/switchboard/internal/store"
@@ -43,7 +45,11 @@ func (h *hybridNode) runEdge(ctx context.Context) {
 		h.mu.Unlock()
 	}
 	h.n.log.Info("edge node: syncing with the cloud", "cloud_api", h.cloud.API, "cloud_sip", h.cloud.SIP,
-		"tenant", h.cloud.Tenant, "edge", h.self)
+		"trunk", h.cloud.TrunkTransport(), "tenant", h.cloud.Tenant, "edge", h.self)
+	if ip := net.ParseIP(hostOfAddr(parseNodeAddr(h.cloud.SIP).addr)); h.cloud.TrunkTransport() == config.TrunkUDP && (ip == nil || !ip.IsLoopback()) {
+		h.n.log.Warn("edge node: the trunk to the cloud is plain udp, identified by address: meant for loopback labs; "+
+			"use cloud.transport: tls (mutual TLS) in production", "cloud_sip", h.cloud.SIP)
+	}
 	var wg sync.WaitGroup
 	loops := []struct {
 		every time.Duration
@@ -110,7 +116,7 @@ func (h *hybridNode) probeOnce(ctx context.Context) {
 	}
 	pctx, cancel := context.WithTimeout(ctx, probeEvery)
 	defer cancel()
-	if err := h.n.sip.ProbePeer(pctx, parseNodeAddr(h.cloud.SIP).addr); err == nil {
+	if err := h.n.sip.ProbePeer(pctx, parseNodeAddr(h.cloud.SIP).addr, h.cloud.TrunkTransport()); err == nil {
 		h.contact(ctx)
 	}
 }

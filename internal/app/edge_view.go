@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/switchboard-pbx/switchboard/internal/config"
 	"github.com/switchboard-pbx/switchboard/internal/hybrid"
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
 	"github.com/switchboard-pbx/switchboard/internal/provision"
@@ -15,16 +16,39 @@ import (
 // published with the rest of it (compiled.hy): where each edge is, and
 // which source addresses are the other nodes of the deployment.
 type hybridView struct {
-	self  string                         // hybrid.Online, or this edge's name
-	cloud *nodeAddr                      // edge: the cloud
-	edges map[string]map[string]nodeAddr // tenant → edge name → address
-	bySrc map[string][]peerRef           // source IP → nodes there
+	self        string                         // hybrid.Online, or this edge's name
+	cloud       *nodeAddr                      // edge: the cloud
+	cloudTenant string                         // edge: the tenant it serves
+	edges       map[string]map[string]nodeAddr // tenant → edge name → address
+	bySrc       map[string][]peerRef           // source IP → nodes there
 }
 
 // nodeAddr is where a node of the deployment is.
 type nodeAddr struct {
 	addr string // HOST:PORT as configured (redirects, requests)
 	port int
+	tls  bool // the trunk to it is mutual TLS: it is identified by its certificate
+}
+
+// transport is the trunk's transport towards the node.
+func (a nodeAddr) transport() string {
+	if a.tls {
+		return "tls"
+	}
+	return "udp"
+}
+
+// names says whether a verified certificate with these names (CN, DNS and
+// IP SANs) is the node's: one of them is the host of its address.
+func (a nodeAddr) names(names []string) bool {
+	host := hostOfAddr(a.addr)
+	ip := net.ParseIP(host)
+	for _, n := range names {
+		if ip != nil && ip.Equal(net.ParseIP(n)) || ip == nil && strings.EqualFold(strings.TrimSuffix(n, "."), strings.TrimSuffix(host, ".")) {
+			return true
+		}
+	}
+	return false
 }
 
 // peerRef is a node that may send us trunk requests.
@@ -50,7 +74,11 @@ func (h *hybridNode) newView() *hybridView {
 	v := &hybridView{self: h.self, edges: map[string]map[string]nodeAddr{}, bySrc: map[string][]peerRef{}}
 	if h.cloud != nil {
 		a := parseNodeAddr(h.cloud.SIP)
-		v.cloud = &a
+		a.tls = h.cloud.TrunkTransport() == config.TrunkTLS
+		v.cloud, v.cloudTenant = &a, h.cloud.Tenant
+		if a.tls {
+			return v // identified by its certificate, never by address
+		}
 		for _, ip := range h.ips(hostOfAddr(a.addr)) {
 			v.bySrc[ip] = append(v.bySrc[ip], peerRef{key: peerKeyCloud, tenant: h.cloud.Tenant, node: hybrid.Online, port: a.port})
 		}
@@ -72,12 +100,20 @@ func (h *hybridNode) addTenant(v *hybridView, tenant string, objs []pbx.Object) 
 			continue
 		}
 		a := parseNodeAddr(e.SIPAddress)
+		a.tls = strings.EqualFold(e.Transport, "tls")
 		if v.edges[tenant] == nil {
 			v.edges[tenant] = map[string]nodeAddr{}
 		}
 		v.edges[tenant][e.Name] = a
 		if h.cloud != nil || e.Name == h.self {
 			continue // an edge takes trunk calls from the cloud only
+		}
+		if a.tls {
+			if h.n != nil && h.n.cfg.SIPTLS == "" {
+				h.n.log.Warn("hybrid: the edge's trunk is tls but this node has no sipTls: calls to it fail",
+					"tenant", tenant, "edge", e.Name)
+			}
+			continue // identified by its certificate (byCert), never by address
 		}
 		for _, ip := range h.ips(hostOfAddr(a.addr)) {
 			v.bySrc[ip] = append(v.bySrc[ip], peerRef{key: peerKeyEdge + tenant + "/" + e.Name, tenant: tenant,
@@ -106,28 +142,77 @@ func (h *hybridNode) reroute(v *hybridView, tr *tenantRouting) {
 			continue
 		}
 		if a, ok := v.addrOf(tr.name, at); ok {
-			g.via, g.addr = at, a
+			g.via, g.addr, g.viaTransport = at, a.addr, a.transport()
 		}
 	}
 }
 
 // addrOf returns where node (hybrid.Online or an edge) of tenant is
 // reached from this node: an edge reaches everything through the cloud.
-func (v *hybridView) addrOf(tenant, node string) (string, bool) {
+func (v *hybridView) addrOf(tenant, node string) (nodeAddr, bool) {
 	if v.cloud != nil {
-		return v.cloud.addr, true
+		return *v.cloud, true
 	}
 	a, ok := v.edges[tenant][node]
-	return a.addr, ok
+	return a, ok
 }
 
-// redirectAddr is where a phone of a user homed on node registers.
+// redirectAddr is where a phone of a user homed on node registers:
+// HOST:PORT, with ";transport=tls" when that node's trunk is TLS (its
+// address is then its TLS listener).
 func (v *hybridView) redirectAddr(tenant, node string) (string, bool) {
-	if node == hybrid.Online && v.cloud != nil {
-		return v.cloud.addr, true
-	}
 	a, ok := v.edges[tenant][node]
-	return a.addr, ok
+	if node == hybrid.Online && v.cloud != nil {
+		a, ok = *v.cloud, true
+	}
+	if !ok {
+		return "", false
+	}
+	if a.tls {
+		return a.addr + ";transport=tls", true
+	}
+	return a.addr, true
+}
+
+// byCert finds the node whose TLS trunk presented a certificate with these
+// names: on an edge the cloud, on the cloud one of the edges.
+func (v *hybridView) byCert(names []string) (peerRef, bool) {
+	if v.cloud != nil {
+		if v.cloud.tls && v.cloud.names(names) {
+			return peerRef{key: peerKeyCloud, tenant: v.cloudTenant, node: hybrid.Online}, true
+		}
+		return peerRef{}, false
+	}
+	for tenant, edges := range v.edges {
+		for name, a := range edges {
+			if a.tls && a.names(names) {
+				return peerRef{key: peerKeyEdge + tenant + "/" + name, tenant: tenant, node: name}, true
+			}
+		}
+	}
+	return peerRef{}, false
+}
+
+// tlsHosts lists the hosts of the nodes this node dials over TLS by IP
+// address: their certificates must name that address (signaling checks a
+// server certificate dialled by IP against Peers.AtAddress("")).
+func (v *hybridView) tlsHosts() []string {
+	var out []string
+	add := func(a nodeAddr) {
+		if h := hostOfAddr(a.addr); a.tls && net.ParseIP(h) != nil {
+			out = append(out, h)
+		}
+	}
+	if v.cloud != nil {
+		add(*v.cloud)
+		return out
+	}
+	for _, edges := range v.edges {
+		for _, a := range edges {
+			add(a)
+		}
+	}
+	return out
 }
 
 // peer finds the node a request from ip:port came from. Over UDP every

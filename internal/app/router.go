@@ -152,11 +152,20 @@ func (g *gateway) target(caller *pbx.User, number string, policy provision.Calle
 	codes := g.spec.FailoverResponseCodes
 	_, port, _ := net.SplitHostPort(g.addr)
 	return callctl.TrunkTarget{Key: g.key, FQDN: g.spec.FQDN, Port: atoi(port), Address: g.addr,
-		Transport: g.spec.Transport, Called: translate(g.outCalled, number),
+		Transport: g.transport(), Called: translate(g.outCalled, number),
 		Calling: translate(g.outCalling, calling), FailoverCodes: codes, FailoverTime: g.failoverTime(),
 		MediaBypass: g.spec.MediaBypass, ForwardPAI: g.spec.ForwardPAI, ForwardHistory: g.spec.ForwardCallHistory,
 		Anonymous:   policy.CallingIDSubstitute == provision.CallerIDAnonymous,
 		MaxSessions: g.spec.MaxConcurrentSessions, Enforce: g.spec.EnforceMaxConcurrentSessions}
+}
+
+// transport is how this node sends to the gateway: its own transport, or
+// the trunk's when it is reached through another node.
+func (g *gateway) transport() string {
+	if g.via != "" && g.viaTransport != "" {
+		return g.viaTransport
+	}
+	return g.spec.Transport
 }
 
 // trunkHealth adapts trunk.Health to call control.
@@ -202,7 +211,7 @@ func (p peers) Gateway(key string) (signaling.Gateway, bool) {
 
 func (p peers) ByFQDN(fqdn string) (signaling.Gateway, bool) {
 	for _, g := range p.c.byKey {
-		if strings.EqualFold(g.spec.FQDN, fqdn) && g.spec.Transport == "tls" {
+		if strings.EqualFold(g.spec.FQDN, fqdn) && g.spec.Transport == "tls" && g.via == "" {
 			return g.peer(p.c.tenants[g.tenant].domain), true
 		}
 	}

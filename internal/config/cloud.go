@@ -20,14 +20,44 @@ import (
 //	  edge: redmond                         # this edge's name in the tenant document
 //	  token: "..."                          # switchboard tokens create --tenant contoso --edge redmond
 //
-// The trunk runs over UDP from the node's SIP socket (labs; see the ADR
-// 0003 for TLS).
+// transport (optional) is the trunk's: udp (the default; loopback labs or
+// a private link, each node identified by address and port) or tls
+// (production: mutual TLS, each node identified by its certificate). tls
+// needs this node's sipTls listener, tlsCert, tlsKey and tlsCa: the edge
+// dials cloud.sip (the cloud's sipTls address) presenting its certificate
+// and checks that the cloud's names the host of cloud.sip.
 type Cloud struct {
-	API    string `yaml:"api" json:"api"`
-	SIP    string `yaml:"sip" json:"sip"`
-	Tenant string `yaml:"tenant" json:"tenant"`
-	Edge   string `yaml:"edge" json:"edge"`
-	Token  string `yaml:"token" json:"-"`
+	API       string `yaml:"api" json:"api"`
+	SIP       string `yaml:"sip" json:"sip"`
+	Transport string `yaml:"transport" json:"transport,omitempty"`
+	Tenant    string `yaml:"tenant" json:"tenant"`
+	Edge      string `yaml:"edge" json:"edge"`
+	Token     string `yaml:"token" json:"-"`
+}
+
+// Trunk transports of the cloud section.
+const (
+	TrunkUDP = "udp"
+	TrunkTLS = "tls"
+)
+
+// TrunkTransport is the trunk's transport: udp unless tls is set.
+func (c *Cloud) TrunkTransport() string {
+	if c != nil && strings.EqualFold(strings.TrimSpace(c.Transport), TrunkTLS) {
+		return TrunkTLS
+	}
+	return TrunkUDP
+}
+
+// transportProblem says what is wrong with cloud.transport, "" if nothing.
+func transportProblem(v string) string {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "", TrunkUDP, TrunkTLS:
+		return ""
+	case "tcp":
+		return `"tcp" is not supported for the cloud–edge trunk: use udp (labs) or tls`
+	}
+	return fmt.Sprintf("%q is not a trunk transport: udp (labs) or tls (production, mutual TLS)", v)
 }
 
 // EnvCloudToken names the environment variable that sets cloud.token (it
@@ -52,6 +82,9 @@ func (c *Cloud) validate() []error {
 		errs = append(errs, errors.New("cloud.sip: must be the cloud node's SIP address, HOST:PORT"))
 	} else if err := checkHostPort(c.SIP); err != nil {
 		errs = append(errs, fmt.Errorf("cloud.sip: %w", err))
+	}
+	if msg := transportProblem(c.Transport); msg != "" {
+		errs = append(errs, fmt.Errorf("cloud.transport: %s", msg))
 	}
 	for _, f := range []struct{ key, value, what string }{
 		{"tenant", c.Tenant, "the tenant this edge serves"},

@@ -68,3 +68,31 @@ func TestCloudValidate(t *testing.T) {
 		t.Errorf("empty section: %v", err)
 	}
 }
+
+func TestCloudTransport(t *testing.T) {
+	if _, err := Load(writeFile(t, "edge.yaml", edgeYAML+"  transport: sctp\n")); err == nil ||
+		!strings.Contains(err.Error(), `edge.yaml:8: cloud.transport: "sctp" is not a trunk transport`) {
+		t.Errorf("bad transport: %v", err)
+	}
+	if _, err := Load(writeFile(t, "edge.yaml", edgeYAML+"  transport: tcp\n")); err == nil ||
+		!strings.Contains(err.Error(), `edge.yaml:8: cloud.transport: "tcp" is not supported`) {
+		t.Errorf("tcp transport: %v", err)
+	}
+	c, err := Load(writeFile(t, "edge.yaml", edgeYAML+"  transport: tls\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Cloud.TrunkTransport(); got != TrunkTLS {
+		t.Errorf("TrunkTransport = %q", got)
+	}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "cloud.transport: tls needs sipTls, tlsCert, tlsKey, tlsCa") {
+		t.Errorf("tls without certificates: %v", err)
+	}
+	c.SIPTLS, c.TLSCert, c.TLSKey, c.TLSCA = "127.0.0.1:5081", "edge.pem", "edge.key", "ca.pem"
+	if err := c.Validate(); err != nil {
+		t.Errorf("tls with its keys: %v", err)
+	}
+	if (&Cloud{}).TrunkTransport() != TrunkUDP || (*Cloud)(nil).TrunkTransport() != TrunkUDP {
+		t.Error("the default trunk is not udp")
+	}
+}

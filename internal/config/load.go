@@ -57,6 +57,9 @@ func parse(name string, data []byte) (Config, error) {
 		if err := checkCallingPlan(name, docs[0], c.CallingPlan); err != nil {
 			return Config{}, err
 		}
+		if err := checkCloud(name, docs[0], c.Cloud); err != nil {
+			return Config{}, err
+		}
 	default:
 		p := yamldoc.Problem{Line: docs[1].Line(), Message: "a config file holds one document"}
 		return Config{}, errors.New(p.Format(name))
@@ -133,6 +136,18 @@ func (c Config) Validate() error {
 		}
 	}
 	errs = append(errs, c.Cloud.validate()...)
+	if c.Cloud.TrunkTransport() == TrunkTLS {
+		var missing []string
+		for _, k := range []struct{ key, value string }{{"sipTls", c.SIPTLS}, {"tlsCert", c.TLSCert}, {"tlsKey", c.TLSKey}, {"tlsCa", c.TLSCA}} {
+			if strings.TrimSpace(k.value) == "" {
+				missing = append(missing, k.key)
+			}
+		}
+		if len(missing) > 0 {
+			errs = append(errs, fmt.Errorf("cloud.transport: tls needs %s: the edge's TLS listener (where the cloud reaches it), "+
+				"its certificate and the CA bundle the cloud's certificate must chain to", strings.Join(missing, ", ")))
+		}
+	}
 	for _, n := range []struct{ key, value string }{{"banAfter", c.BanAfter}, {"floodLimit", c.FloodLimit}, {"maxUserPstnCalls", c.MaxUserPSTNCalls}, {"intlCallsPerHour", c.IntlCallsPerHour}} {
 		if n.value == "" {
 			continue
@@ -307,4 +322,16 @@ func checkCallingPlan(name string, doc *yamldoc.Doc, cp *CallingPlan) error {
 		errs[i] = errors.New(yamldoc.Problem{Line: doc.LineOf(path), Path: path, Message: p.Message}.Format(name))
 	}
 	return errors.Join(errs...)
+}
+
+// checkCloud checks the cloud section's values that only the file sets
+// where they were read, so that each problem has its FILE:LINE.
+func checkCloud(name string, doc *yamldoc.Doc, c *Cloud) error {
+	if c == nil {
+		return nil
+	}
+	if msg := transportProblem(c.Transport); msg != "" {
+		return errors.New(yamldoc.Problem{Line: doc.LineOf("cloud.transport"), Path: "cloud.transport", Message: msg}.Format(name))
+	}
+	return nil
 }

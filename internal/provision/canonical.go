@@ -49,7 +49,7 @@ func Canonical(d Document) Document {
 	}
 	out.Edges = mapList(d.Edges, func(e Edge) Edge {
 		return Edge{Name: strings.TrimSpace(e.Name), Description: strings.TrimSpace(e.Description),
-			SIPAddress: lowerTrim(e.SIPAddress)}
+			SIPAddress: lowerTrim(e.SIPAddress), Transport: lowerTrim(e.Transport)}
 	})
 	out.PSTNUsages = mapList(d.PSTNUsages, strings.TrimSpace)
 	out.TranslationRules = mapList(d.TranslationRules, func(r TranslationRule) TranslationRule {

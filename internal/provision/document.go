@@ -82,6 +82,11 @@ type Edge struct {
 	Name        string `yaml:"name" json:"name"`
 	Description string `yaml:"description,omitempty" json:"description,omitempty"`
 	SIPAddress  string `yaml:"sipAddress" json:"sipAddress"` // HOST[:PORT] the cloud reaches it at
+	// Transport of the cloud–edge trunk: udp (default; labs, identified by
+	// address) or tls (mutual TLS: the cloud dials sipAddress, the edge's
+	// sipTls listener, and each node is identified by its certificate,
+	// which must name the host of sipAddress).
+	Transport string `yaml:"transport,omitempty" json:"transport,omitempty"`
 }
 
 // Gateway is a customer SBC paired for Direct Routing (a pstnGateway). Its

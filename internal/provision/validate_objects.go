@@ -32,6 +32,11 @@ func (c *checker) edges(list []Edge) {
 		} else if msg := checkHostPort(e.SIPAddress); msg != "" {
 			c.add(p+".sipAddress", "%s", msg)
 		}
+		switch e.Transport {
+		case "", "udp", "tls":
+		default:
+			c.add(p+".transport", "%q is not a trunk transport (expected udp or tls)", e.Transport)
+		}
 	}
 }
 

@@ -107,6 +107,9 @@ func TestValidateInvalid(t *testing.T) {
 				{"domains[1]", `duplicate domain "contoso.com" (also domains[0])`},
 				{"users[1].sipAddress", `domain "contoso.net" is not one of the tenant's domains`},
 			}},
+		{"edge trunk over tcp", func(d *Document) {
+			d.Edges = []Edge{{Name: "redmond", SIPAddress: "edge1.contoso.com:5061", Transport: "TCP"}}
+		}, ValidationErrors{{"edges[0].transport", `"tcp" is not a trunk transport (expected udp or tls)`}}},
 		{"empty sip address", func(d *Document) { d.Users[1].SIPAddress = "" },
 			ValidationErrors{{"users[1].sipAddress", "must not be empty"}}},
 		{"sip address without domain", func(d *Document) { d.Users[0].SIPAddress = "alice" },

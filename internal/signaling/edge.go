@@ -2,6 +2,7 @@ package signaling
 
 import (
 	"context"
+	"errors"
 	"net"
 	"strconv"
 	"strings"
@@ -13,12 +14,17 @@ import (
 )
 
 // Hybrid is what signaling asks of a cloud–edge deployment (issue 6): which
-// requests come from the other node over the trunk (no digest: the peer is
-// identified by its address, like a lab SBC), and where a user's phone must
-// register. The composition root implements it; nil means a single node.
+// requests come from the other node over the trunk (no digest: over TLS
+// the peer is identified by its verified certificate, over a lab UDP trunk
+// by its address, like a lab SBC), and where a user's phone must register.
+// The composition root implements it; nil means a single node.
 type Hybrid interface {
-	// Peer returns the node a request from ip:port over transport came from.
+	// Peer returns the node a request from ip:port over transport (udp or
+	// tcp) came from: only nodes whose trunk is not TLS.
 	Peer(ip string, port int, transport string) (HybridPeer, bool)
+	// PeerByCert returns the node whose TLS trunk presented a certificate
+	// (chained to the CA bundle) with these names (CN, DNS and IP SANs).
+	PeerByCert(names []string) (HybridPeer, bool)
 	// RegisterAt returns "" when u registers here, else the HOST:PORT of
 	// their home node, where their phone is redirected (302).
 	RegisterAt(u *pbx.User) string
@@ -34,6 +40,17 @@ type HybridPeer struct {
 func (s *Server) peerOf(req *sip.Request) (HybridPeer, bool) {
 	if s.deps.Hybrid == nil {
 		return HybridPeer{}, false
+	}
+	if strings.EqualFold(req.Transport(), "TLS") {
+		// By certificate only, never by source address.
+		if s.tls == nil {
+			return HybridPeer{}, false
+		}
+		names, ok := s.tls.peers.Load(req.Source())
+		if !ok {
+			return HybridPeer{}, false
+		}
+		return s.deps.Hybrid.PeerByCert(names.([]string))
 	}
 	host, portStr, err := net.SplitHostPort(req.Source())
 	if err != nil {
@@ -119,9 +136,9 @@ func removesOnly(req *sip.Request) bool {
 }
 
 // ProbePeer sends one OPTIONS to another node of the deployment at addr
-// (HOST:PORT, UDP) and returns once it answered or ctx ended: the edge's
-// trunk keepalive towards the cloud.
-func (s *Server) ProbePeer(ctx context.Context, addr string) error {
+// (HOST:PORT) over transport (udp or tls) and returns once it answered or
+// ctx ended: the edge's trunk keepalive towards the cloud.
+func (s *Server) ProbePeer(ctx context.Context, addr, transport string) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return err
@@ -132,8 +149,15 @@ func (s *Server) ProbePeer(ctx context.Context, addr string) error {
 	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: "edge", Host: s.host}, Params: sip.NewParams()}
 	from.Params.Add("tag", sip.GenerateTagN(12))
 	r.AppendHeader(from)
-	r.AppendHeader(s.contact("UDP"))
-	s.route(r, "UDP", addr)
+	tp := strings.ToUpper(transport)
+	if tp == "" {
+		tp = "UDP"
+	}
+	if tp == "TLS" && s.tls == nil {
+		return errors.New("the trunk is tls but this node has no sip tls (sipTls, tlsCert, tlsKey)")
+	}
+	r.AppendHeader(s.contact(tp))
+	s.route(r, tp, addr)
 	_, err = s.cli.Do(ctx, r)
 	return err
 }

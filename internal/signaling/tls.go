@@ -13,9 +13,10 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
-// TLSConfig enables SIP over TLS (the SBC trunks of Direct Routing): a
-// listener, our certificate (also presented as a client certificate:
-// mutual TLS) and the CA bundle that SBC certificates must chain to.
+// TLSConfig enables SIP over TLS (the SBC trunks of Direct Routing and the
+// cloud–edge trunk): a listener, our certificate (also presented as a
+// client certificate: mutual TLS) and the CA bundle that peer certificates
+// must chain to.
 type TLSConfig struct {
 	Listen   string // HOST:PORT
 	CertFile string
@@ -131,6 +132,9 @@ func (c *conn) Read(b []byte) (int, error) {
 		if len(cs.VerifiedChains) > 0 {
 			leaf := cs.PeerCertificates[0]
 			names := append([]string{leaf.Subject.CommonName}, leaf.DNSNames...)
+			for _, ip := range leaf.IPAddresses {
+				names = append(names, ip.String())
+			}
 			c.st.peers.Store(c.remote, names)
 		}
 	}
@@ -148,6 +152,9 @@ func (c *conn) Close() error {
 func (s *Server) tlsGateway(req *sip.Request) (gw Gateway, reason string, ok bool) {
 	if s.tls == nil || !strings.EqualFold(req.Transport(), "TLS") {
 		return Gateway{}, "", false
+	}
+	if _, node := s.peerOf(req); node {
+		return Gateway{}, "", false // another node of the deployment (edge.go)
 	}
 	v, found := s.tls.peers.Load(req.Source())
 	p := s.peers()

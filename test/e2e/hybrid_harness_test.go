@@ -7,6 +7,7 @@ package e2e
 
 import (
 	"bytes"
+	"cmp"
 	crand "crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -58,9 +59,31 @@ type hybridPair struct {
 // until both sides show the edge connected.
 func startHybrid(t *testing.T, doc func(edgeSIP string) string) hybridPair {
 	t.Helper()
-	cloud := startServer(t)
+	return startHybridWith(t, hybridSetup{doc: doc})
+}
+
+// hybridSetup varies startHybrid: the lab UDP trunk by default.
+type hybridSetup struct {
+	doc func(edgeSIP string) string
+	// example is the edge config under examples/hybrid (default edge.yaml).
+	example string
+	// cloudFlags are extra serve flags of the cloud.
+	cloudFlags []string
+	// edgeTrunk is the edge's trunk address the tenant document names
+	// (default: its SIP address, the UDP trunk).
+	edgeTrunk string
+	// cloudSIP is cloud.sip (default: the cloud's UDP SIP address).
+	cloudSIP string
+	// keys replaces more keys of the example: "cloud.X" or a top-level key.
+	keys map[string]string
+}
+
+func startHybridWith(t *testing.T, o hybridSetup) hybridPair {
+	t.Helper()
+	cloud := startServerWith(t, o.cloudFlags...)
 	edgeSIP := net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
-	cloud.apply(t, doc(edgeSIP))
+	trunk := cmp.Or(o.edgeTrunk, edgeSIP)
+	cloud.apply(t, o.doc(trunk))
 	out, err := cloud.cli(t, "tokens", "create", "--tenant", "contoso", "--edge", "redmond")
 	if err != nil {
 		t.Fatal(err)
@@ -71,17 +94,25 @@ func startHybrid(t *testing.T, doc func(edgeSIP string) string) hybridPair {
 	}
 	// The documented example (docs/topologies/hybrid-edge.md), pointed at
 	// this cloud; serve's flags override its listen addresses.
-	example, err := os.ReadFile(filepath.Join("..", "..", "examples", "hybrid", "edge.yaml"))
+	example, err := os.ReadFile(filepath.Join("..", "..", "examples", "hybrid", cmp.Or(o.example, "edge.yaml")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	yaml := string(example)
-	for key, value := range map[string]string{"api": cloud.url(), "sip": cloud.SIP, "token": strconv.Quote(token)} {
-		re := regexp.MustCompile(`(?m)^(  ` + key + `:) .*$`)
-		if !re.MatchString(yaml) {
-			t.Fatalf("examples/hybrid/edge.yaml has no cloud.%s", key)
+	keys := map[string]string{"cloud.api": cloud.url(), "cloud.sip": cmp.Or(o.cloudSIP, cloud.SIP), "cloud.token": strconv.Quote(token)}
+	for k, v := range o.keys {
+		keys[k] = v
+	}
+	for key, value := range keys {
+		indent, name := "", key
+		if k, ok := strings.CutPrefix(key, "cloud."); ok {
+			indent, name = "  ", k
 		}
-		yaml = re.ReplaceAllLiteralString(yaml, "  "+key+": "+value)
+		re := regexp.MustCompile(`(?m)^(` + indent + name + `:) .*$`)
+		if !re.MatchString(yaml) {
+			t.Fatalf("examples/hybrid/%s has no %s", cmp.Or(o.example, "edge.yaml"), key)
+		}
+		yaml = re.ReplaceAllLiteralString(yaml, indent+name+": "+value)
 	}
 	cfg := filepath.Join(t.TempDir(), "edge.yaml")
 	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
