@@ -358,7 +358,9 @@ func (s *starter) callingPlanSection(b *strings.Builder) {
 # --- Calling Plan --------------------------------------------------------------
 # The operator is the carrier: numbers come from its inventory (switchboard numbers),
 # and each Calling Plan user needs a licence (callingPlan) and a usageLocation.
-# International and premium destinations stay blocked until allowed.
+# International and premium-rate destinations stay blocked until allowed per
+# country under settings (docs/calling-plan.md, "Allowed destinations"), e.g.
+#   callingPlan: {internationalCountries: [GB], premiumRateCountries: []}
 `)
 	if s.a.MixCarrierAndCallingPlan {
 		b.WriteString("# Mixed routing: calls that match a voice route below take your carrier; all\n# others take the Calling Plan.\n")
