@@ -566,6 +566,18 @@ sb_metric() { # sb_metric NAME: sum of every series of NAME
 }
 sb_heap() { sb_metric go_memstats_heap_inuse_bytes; }
 sb_ports_rest() { sleep "$SB_PORT_WAIT"; }
+sb_pprof() { # sb_pprof FILE QUERY: save a Go profile (/debug/pprof/QUERY, admin token); quiet if the binary has none
+	local t=60
+	[[ $2 == *seconds=* ]] && t=$((${2##*seconds=} + 30))
+	curl -fsS -m "$t" -H "Authorization: Bearer $SB_TOKEN" \
+		"http://$LOOP:$SB_HTTP_PORT/debug/pprof/$2" -o "$OUT/$1" 2>/dev/null || rm -f "$OUT/$1"
+}
+# PPROF=1: a CPU profile of Switchboard over the first PPROF_SECS s of a sweep, in the background.
+pprof_start() { # pprof_start NAME
+	[[ ${PPROF:-0} == 1 ]] || return 0
+	start_bg /dev/null sb_pprof "$1.cpu.pprof" "profile?seconds=${PPROF_SECS:-20}"
+	note "pprof: $OUT/$1.cpu.pprof (go tool pprof -top -cum $OUT/$1.cpu.pprof)"
+}
 
 # PERF=1: sample the server with perf during a sweep (PERF_FREQ Hz, call graphs).
 PERF_PID=
@@ -620,18 +632,24 @@ phase_switchboard() {
 	note "Switchboard: provisioned $USERS users in $((SECONDS - t0)) s; memory $(mem_kb "$pid") KiB"
 	REMOTE=$LOOP:$SB_PORT
 
-	local m0 m1 h0 h1
+	local m0 m1 h0 h1 g0 g1
 	m0=$(mem_kb "$pid")
 	h0=$(sb_metric go_memstats_heap_inuse_bytes)
+	sb_pprof sb-heap-before-fill.pprof 'heap?gc=1' # forces a GC: the live heap before
+	g0=$(sb_metric go_memstats_heap_inuse_bytes)
 	fill switchboard "$REMOTE"
 	sleep "$MEM_SETTLE"
 	m1=$(mem_kb "$pid")
 	h1=$(sb_metric go_memstats_heap_inuse_bytes)
+	sb_pprof sb-heap-after-fill.pprof 'heap?gc=1' # and after: what the bindings hold
+	g1=$(sb_metric go_memstats_heap_inuse_bytes)
 	R[switchboard.rssreg]=$(awk -v a="$m0" -v b="$m1" -v n="$USERS" 'BEGIN { printf "%.2f", (b - a) / n }')
 	R[switchboard.allocreg]=$(awk -v a="$h0" -v b="$h1" -v n="$USERS" 'BEGIN { printf "%.2f", (b - a) / n / 1024 }')
-	note "Switchboard: memory ${m0} -> ${m1} KiB for $USERS bindings, ${MEM_SETTLE} s after the last; Go heap in use +${R[switchboard.allocreg]} KiB/registration (registrations now $(sb_metric switchboard_registrations))"
+	R[switchboard.livereg]=$(awk -v a="$g0" -v b="$g1" -v n="$USERS" 'BEGIN { printf "%.2f", (b - a) / n / 1024 }')
+	note "Switchboard: memory ${m0} -> ${m1} KiB for $USERS bindings, ${MEM_SETTLE} s after the last; Go heap in use +${R[switchboard.allocreg]} KiB/registration, after a forced GC +${R[switchboard.livereg]} (registrations now $(sb_metric switchboard_registrations)); heap profiles $OUT/sb-heap-*-fill.pprof"
 	reg_args
 	perf_start sb-reg "$pid"
+	pprof_start sb-reg
 	sweep switchboard reg $REG_RATES
 	perf_stop
 
@@ -643,6 +661,7 @@ phase_switchboard() {
 	local uas=$UAS_WRAP
 	call_args
 	perf_start sb-call "$pid"
+	pprof_start sb-call
 	AFTER_STEP=sb_ports_rest sweep switchboard call $CALL_RATES
 	perf_stop
 	rss_calls switchboard "$REMOTE" sb_heap
@@ -722,6 +741,7 @@ ch=$(half_rate switchboard kamailio call)
 	row "REGISTER p50 / p99 ms (at ${rh:-?}/s)" "$(g "switchboard.reg.p50.$rh") / $(g "switchboard.reg.p99.$rh")" "$(g "kamailio.reg.p50.$rh") / $(g "kamailio.reg.p99.$rh")" "-"
 	row "memory KiB per registration: PSS ($USERS bindings)" "$(g switchboard.rssreg)" "$(g kamailio.rssreg)" "$(ratio "$(g switchboard.rssreg)" "$(g kamailio.rssreg)")"
 	row "  allocated: Go heap in use / Kamailio shm" "$(g switchboard.allocreg)" "$(g kamailio.allocreg)" "$(ratio "$(g switchboard.allocreg)" "$(g kamailio.allocreg)")"
+	row "  live: Go heap after a forced GC / Kamailio shm" "$(g switchboard.livereg)" "$(g kamailio.allocreg)" "$(ratio "$(g switchboard.livereg)" "$(g kamailio.allocreg)")"
 	row "$CALLS_LABEL" "$(maxcell switchboard call)" "$(maxcell kamailio call)" "$(ratio "$(g switchboard.call.max)" "$(g kamailio.call.max)")"
 	row "CPU-µs per call (at ${cr:-?}/s)" "$(g "switchboard.call.cpu.$cr")" "$(g "kamailio.call.cpu.$cr")" "$(ratio "$(g "switchboard.call.cpu.$cr")" "$(g "kamailio.call.cpu.$cr")")"
 	row "INVITE→200 p50 / p99 ms (at ${ch:-?}/s)" "$(g "switchboard.call.p50.$ch") / $(g "switchboard.call.p99.$ch")" "$(g "kamailio.call.p50.$ch") / $(g "kamailio.call.p99.$ch")" "-"

@@ -102,6 +102,6 @@ func (n *node) startHTTP() error {
 		Log:           n.log,
 	})
 	n.httpLn = ln
-	n.http = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	n.http = &http.Server{Handler: withPprof(h, n.token), ReadHeaderTimeout: 10 * time.Second}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -133,8 +134,10 @@ func (s *Service) Register(ctx context.Context, r Request) ([]pbx.Binding, error
 		}
 	}
 	s.set(aor, next)
-	s.log.DebugContext(ctx, "registrar: register", "aor", aor, "call_id", r.CallID,
-		"contacts", len(r.Contacts), "bindings", len(next))
+	if s.log.Enabled(ctx, slog.LevelDebug) { // slog's log frame grows a fresh goroutine's stack even when disabled
+		s.log.DebugContext(ctx, "registrar: register", "aor", aor, "call_id", r.CallID,
+			"contacts", len(r.Contacts), "bindings", len(next))
+	}
 	return live(next, now), nil
 }
 
