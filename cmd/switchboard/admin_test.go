@@ -89,6 +89,17 @@ func TestExampleAppliesIdempotentlyWithDryRunDiff(t *testing.T) {
 		!strings.Contains(out, "  ~ user bob@contoso.com\n      password: (changed) → (changed)\n") || strings.Contains(out, "n3w") {
 		t.Errorf("password change: exit %d\n%s", code, out)
 	}
+	// The Calling Plan allow-list is a setting like any other: diffed and audited.
+	allow := writeFile(t, "allow.yaml", strings.Replace(example, "internationalCountries: [CA, GB]", "internationalCountries: [gb]", 1))
+	if code, out, _ = s.run(t, "", "apply", "-f", allow); code != 0 ||
+		!strings.Contains(out, "  ~ settings settings\n      callingPlan.internationalCountries[0]: \"CA\" → \"GB\"\n"+
+			"      callingPlan.internationalCountries[1]: \"GB\" → (none)\n") {
+		t.Errorf("allow-list change: exit %d\n%s", code, out)
+	}
+	if code, out, _ = s.run(t, "", "audit", "--tenant", "contoso", "--limit", "2"); code != 0 ||
+		!strings.Contains(out, "operator  contoso  update  settings  settings") {
+		t.Errorf("audit of the allow-list: exit %d\n%s", code, out)
+	}
 	// --prune deletes what a listed kind no longer names; unlisted kinds stay.
 	pruned := writeFile(t, "pruned.yaml", "tenant: contoso\nemergencyLocations: []\n")
 	if code, out, _ = s.run(t, "", "apply", "-f", pruned); code != 0 || out != "tenant contoso: unchanged\n" {
