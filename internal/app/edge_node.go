@@ -301,8 +301,10 @@ func (h *hybridNode) takeFromCloud(callID string) bool {
 // --- reloads and bindings ---
 
 // afterReload drops the registrations this node no longer keeps: those of
-// users moved to another home (their phones are redirected at their next
-// REGISTER).
+// users moved to another home (and, on an edge back from survivable, the
+// fallback registrations of cloud users). Each of their contacts first gets
+// an unsolicited NOTIFY (Event: check-sync): the phone re-registers at once
+// and that REGISTER is redirected (302) to the new home.
 func (h *hybridNode) afterReload(ctx context.Context) {
 	if h == nil {
 		return
@@ -316,15 +318,48 @@ func (h *hybridNode) afterReload(ctx context.Context) {
 	}
 	dir := h.n.dir.Load()
 	node := h.node()
+	dropped := map[string]bool{}
+	var aors []string
 	for _, b := range h.n.reg.All() {
 		u, ok := dir.User(b.AOR)
 		if !ok || !h.serves(u.Tenant) || node.Keeps(hybrid.Home(u)) {
 			continue
 		}
-		h.n.log.Info("hybrid: dropping the registration of a user homed elsewhere",
+		h.n.log.Info("hybrid: dropping the registration of a user homed elsewhere; the phone is told to re-register",
 			"user", u.SIPAddress, "home", hybrid.Home(u), "contact", b.Contact)
-		h.n.reg.RemoveAOR(ctx, b.AOR)
+		h.notifyMoved(b)
+		if !dropped[b.AOR] {
+			dropped[b.AOR] = true
+			aors = append(aors, b.AOR)
+		}
 	}
+	for _, aor := range aors {
+		h.n.reg.RemoveAOR(ctx, aor)
+	}
+}
+
+// notifyTimeout bounds the wait for a phone's answer to check-sync (a
+// phone that is gone must not hold anything up: the NOTIFY runs on its own).
+const notifyTimeout = 5 * time.Second
+
+// notifyMoved sends the check-sync NOTIFY to one contact, in the
+// background: the bindings are dropped meanwhile, and the phone's
+// re-REGISTER is redirected whether or not they are gone yet.
+func (h *hybridNode) notifyMoved(b pbx.Binding) {
+	if h.n.sip == nil {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), notifyTimeout)
+		defer cancel()
+		code, err := h.n.sip.NotifyCheckSync(ctx, b)
+		if err != nil {
+			h.n.log.Warn("hybrid: check-sync NOTIFY to a moved user's phone got no answer", "user", b.AOR,
+				"contact", b.Contact, "err", err)
+			return
+		}
+		h.n.log.Info("hybrid: check-sync NOTIFY answered", "user", b.AOR, "contact", b.Contact, "status", code)
+	}()
 }
 
 // recordCDR is the edge's part of storing a CDR: queue it for upload when

@@ -161,3 +161,45 @@ func (s *Server) ProbePeer(ctx context.Context, addr, transport string) error {
 	_, err = s.cli.Do(ctx, r)
 	return err
 }
+
+// NotifyCheckSync sends a registered contact of a user who moved to
+// another node an unsolicited NOTIFY with Event: check-sync, on which
+// deployed phones re-register at once (and are then redirected to the new
+// home). It carries the Call-ID of the phone's registration, as FreeSWITCH
+// does for check-sync, so that the phone relates it to that registration,
+// and goes where the REGISTER came from (NAT). It returns once the phone
+// answered or ctx ended; any final response counts as delivered.
+func (s *Server) NotifyCheckSync(ctx context.Context, b pbx.Binding) (int, error) {
+	var target sip.Uri
+	if err := sip.ParseUri(b.Contact, &target); err != nil {
+		return 0, err
+	}
+	tp := strings.ToUpper(b.Transport)
+	if tp == "" {
+		tp = "UDP"
+	}
+	dest := b.Source
+	if dest == "" {
+		dest = target.HostPort()
+	}
+	user, host, _ := strings.Cut(b.AOR, "@")
+	aor := sip.Uri{Scheme: "sip", User: user, Host: host}
+	r := sip.NewRequest(sip.NOTIFY, target)
+	from := &sip.FromHeader{Address: aor, Params: sip.NewParams()}
+	from.Params.Add("tag", sip.GenerateTagN(12))
+	r.AppendHeader(from)
+	r.AppendHeader(&sip.ToHeader{Address: aor, Params: sip.NewParams()})
+	if b.CallID != "" {
+		id := sip.CallIDHeader(b.CallID)
+		r.AppendHeader(&id)
+	}
+	r.AppendHeader(s.contact(tp))
+	r.AppendHeader(sip.NewHeader("Event", "check-sync;reboot=false"))
+	r.AppendHeader(sip.NewHeader("Subscription-State", "terminated"))
+	s.route(r, tp, dest)
+	res, err := s.cli.Do(ctx, r)
+	if err != nil {
+		return 0, err
+	}
+	return res.StatusCode, nil
+}
