@@ -6,9 +6,11 @@ GO           ?= go
 TEST_TIMEOUT ?= 20m
 
 # command:package[+package...] — a Debian package installed when the command
-# is missing. The race detector needs cgo, hence gcc and libc6-dev.
+# (or, for an absolute path, the file) is missing. The race detector needs
+# cgo, hence gcc and libc6-dev. Kamailio plays a customer's SBC over TLS.
 RACE_TOOLS   := gcc:gcc+libc6-dev
-PEERS        := sipp:sip-tester svwar:sipvicious baresip:baresip
+KAMAILIO_TLS := /usr/lib/x86_64-linux-gnu/kamailio/modules/tls.so
+PEERS        := sipp:sip-tester svwar:sipvicious baresip:baresip $(KAMAILIO_TLS):kamailio+kamailio-tls-modules
 
 .PHONY: all build vet test test-short bench fuzz peers race-toolchain
 
@@ -66,7 +68,10 @@ define install_missing
 missing=""; \
 for pair in $(1); do \
 	cmd=$${pair%%:*}; pkgs=$$(echo "$${pair#*:}" | tr '+' ' '); \
-	command -v "$$cmd" >/dev/null 2>&1 || missing="$$missing $$pkgs"; \
+	case "$$cmd" in \
+	/*) [ -e "$$cmd" ] || missing="$$missing $$pkgs" ;; \
+	*) command -v "$$cmd" >/dev/null 2>&1 || missing="$$missing $$pkgs" ;; \
+	esac; \
 done; \
 if [ -z "$$missing" ]; then exit 0; fi; \
 echo "installing:$$missing"; \

@@ -29,6 +29,7 @@ type inbound struct {
 	ackOnce      sync.Once
 	cseq         uint32
 	remoteTarget sip.Uri
+	routeSet     []sip.Uri // the INVITE's Record-Route, in order (RFC 3261 §12.1.1)
 	released     bool
 }
 
@@ -97,6 +98,7 @@ func (s *Server) serveInvite(req *sip.Request, tx sip.ServerTransaction, ir call
 	} else {
 		in.remoteTarget = *from.Address.Clone()
 	}
+	in.routeSet = recordRoutes(req, false)
 	s.dialogs.put(in.callID, in)
 	tx.OnCancel(func(*sip.Request) { in.onCancel() })
 	ir.CallID, ir.SDP = in.callID, req.Body()
@@ -256,6 +258,7 @@ func (in *inbound) newRequest(method sip.RequestMethod) *sip.Request {
 	r.AppendHeader(&sip.CSeqHeader{SeqNo: seq, MethodName: method})
 	mf := sip.MaxForwardsHeader(70)
 	r.AppendHeader(&mf)
+	addRoutes(r, in.routeSet)
 	in.s.route(r, in.req.Transport(), in.source)
 	return r
 }

@@ -35,6 +35,7 @@ type outbound struct {
 	cseq         uint32
 	to           *sip.ToHeader // with the callee's tag
 	remoteTarget sip.Uri
+	routeSet     []sip.Uri // the 2xx's Record-Route, reversed (RFC 3261 §12.1.2)
 }
 
 var _ callctl.Outbound = (*outbound)(nil)
@@ -180,6 +181,7 @@ func (o *outbound) answered(res *sip.Response) {
 	if c := res.Contact(); c != nil {
 		o.remoteTarget = *c.Address.Clone()
 	}
+	o.routeSet = recordRoutes(res, true)
 	o.confirmed = true
 	quiet := o.silenced
 	o.mu.Unlock()
@@ -261,6 +263,7 @@ func (o *outbound) newRequest(method sip.RequestMethod, seq uint32) *sip.Request
 	o.mu.Lock()
 	target := o.remoteTarget
 	to := o.to
+	routes := o.routeSet
 	o.mu.Unlock()
 	r := sip.NewRequest(method, target)
 	r.AppendHeader(sip.HeaderClone(o.invite.From()))
@@ -273,6 +276,7 @@ func (o *outbound) newRequest(method sip.RequestMethod, seq uint32) *sip.Request
 	r.AppendHeader(&sip.CSeqHeader{SeqNo: seq, MethodName: method})
 	mf := sip.MaxForwardsHeader(70)
 	r.AppendHeader(&mf)
+	addRoutes(r, routes)
 	o.s.route(r, o.tp, o.dest)
 	return r
 }
