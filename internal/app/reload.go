@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/switchboard-pbx/switchboard/internal/api"
 	"github.com/switchboard-pbx/switchboard/internal/config"
 	"github.com/switchboard-pbx/switchboard/internal/numbering"
+	"github.com/switchboard-pbx/switchboard/internal/pbx"
 )
 
 // Options are what RunWith needs besides the configuration.
@@ -56,12 +58,33 @@ func (n *node) reloadConfig(ctx context.Context, by string) (api.ReloadResult, e
 		c := n.live.load()
 		n.live.health.Forget(func(key string) bool { _, ok := c.byKey[key]; return ok || cp.known(key) })
 	}
+	n.auditReload(ctx, by, res)
 	n.log.Info("configuration reloaded", "file", n.opts.File, "by", by, "changes", strings.Join(res.Changes, "; "),
 		"needs_restart", strings.Join(res.NeedsRestart, ","))
 	if len(res.NeedsRestart) > 0 {
 		n.log.Warn("configuration reload: these keys changed but need a restart", "keys", strings.Join(res.NeedsRestart, ","))
 	}
 	return res, nil
+}
+
+// auditReload records a reload that changed something in the audit log:
+// kind operatorConfig, named by the file, no tenant, one field change per
+// change applied (and the keys left for a restart).
+func (n *node) auditReload(ctx context.Context, by string, res api.ReloadResult) {
+	if len(res.Changes) == 0 && len(res.NeedsRestart) == 0 {
+		return
+	}
+	e := pbx.AuditEntry{Time: time.Now().UTC(), ActorID: by, ActorName: by, Action: "update",
+		Kind: "operatorConfig", Name: res.File}
+	for _, c := range res.Changes {
+		e.Changes = append(e.Changes, pbx.FieldChange{Field: "callingPlan", After: c})
+	}
+	for _, k := range res.NeedsRestart {
+		e.Changes = append(e.Changes, pbx.FieldChange{Field: k, After: "needs a restart"})
+	}
+	if err := n.st.RecordAudit(ctx, []pbx.AuditEntry{e}); err != nil {
+		n.log.Error("configuration reload: audit entry not recorded", "err", err)
+	}
 }
 
 // reconfigure swaps the Calling Plan's configuration (numbering

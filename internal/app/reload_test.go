@@ -15,6 +15,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/internal/config"
 	"github.com/switchboard-pbx/switchboard/internal/directory"
 	"github.com/switchboard-pbx/switchboard/internal/numbering"
+	"github.com/switchboard-pbx/switchboard/internal/pbx"
 	"github.com/switchboard-pbx/switchboard/internal/store/sqlite"
 	"github.com/switchboard-pbx/switchboard/internal/trunk"
 )
@@ -61,7 +62,7 @@ func TestReloadConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &node{cfg: cfg, log: log, live: &live{health: health, cp: cp},
+	n := &node{cfg: cfg, log: log, st: db, live: &live{health: health, cp: cp},
 		opts: Options{File: file, Reread: func() (config.Config, error) { return config.Load(file) }}}
 	n.live.p.Store(&compiled{byKey: map[string]*gateway{}})
 	health.OptionsAnswered("carrier/carrier-a")
@@ -80,6 +81,10 @@ func TestReloadConfig(t *testing.T) {
 	}
 	if !slices.Equal(res.NeedsRestart, []string{"sip"}) || res.File != file {
 		t.Errorf("result = %+v", res)
+	}
+	if audit, err := db.Audit(ctx, pbx.AuditFilter{}); err != nil || len(audit) != 1 ||
+		audit[0].Kind != "operatorConfig" || audit[0].ActorName != "test" || len(audit[0].Changes) != len(res.Changes)+1 {
+		t.Errorf("audit after the reload = %+v, %v; want one operatorConfig entry with every change", audit, err)
 	}
 	if cp.known("carrier/carrier-a") || !cp.known("carrier/carrier-b") {
 		t.Error("carriers not swapped")

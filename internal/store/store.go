@@ -39,6 +39,9 @@ type Store interface {
 	Objects(ctx context.Context, tenant string) ([]pbx.Object, error)
 	// Audit lists audit entries, newest first.
 	Audit(ctx context.Context, f pbx.AuditFilter) ([]pbx.AuditEntry, error)
+	// RecordAudit appends entries of changes that are not tenant data (the
+	// operator's configuration reloaded).
+	RecordAudit(ctx context.Context, entries []pbx.AuditEntry) error
 
 	// CreateToken stores an API token (its hash, never the secret) and
 	// the audit entries of its creation, in one transaction.

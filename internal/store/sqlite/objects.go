@@ -300,6 +300,11 @@ func (db *DB) DeleteToken(ctx context.Context, id string, audit ...pbx.AuditEntr
 	})
 }
 
+// RecordAudit appends audit entries in one transaction.
+func (db *DB) RecordAudit(ctx context.Context, entries []pbx.AuditEntry) error {
+	return db.inTx(ctx, "record audit", func(tx *sql.Tx) error { return insertAudit(ctx, tx, entries) })
+}
+
 // inTx runs fn in a write transaction and commits it; errors are wrapped
 // with what.
 func (db *DB) inTx(ctx context.Context, what string, fn func(*sql.Tx) error) error {
