@@ -130,9 +130,16 @@ type goSBC struct {
 // send none that the server cannot verify), or none with noClientCert.
 func startGoSBC(t *testing.T, ca *testCA, cert tls.Certificate, ip, pbxAddr string, noClientCert bool) *goSBC {
 	t.Helper()
+	return startGoSBCTo(t, ca, cert, ip, pbxAddr, pbxFQDN, noClientCert)
+}
+
+// startGoSBCTo is startGoSBC towards a Switchboard whose certificate names
+// serverName.
+func startGoSBCTo(t *testing.T, ca *testCA, cert tls.Certificate, ip, pbxAddr, serverName string, noClientCert bool) *goSBC {
+	t.Helper()
 	needLoopbackAlias(t, ip)
 	g := &goSBC{t: t, pbxAddr: pbxAddr}
-	clientConf := &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: ca.pool, ServerName: pbxFQDN,
+	clientConf := &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: ca.pool, ServerName: serverName,
 		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
 			if noClientCert {
 				return &tls.Certificate{}, nil

@@ -77,5 +77,15 @@ func TestHybridOverMutualTLS(t *testing.T) {
 		if res.StatusCode != 403 || !strings.Contains(strings.ToLower(res.Reason), "certificate") {
 			t.Errorf("impostor got %d %q, want 403 about its certificate", res.StatusCode, res.Reason)
 		}
+		// The same towards the edge: only the cloud's certificate (naming
+		// the host of cloud.sip) is the cloud.
+		towardsEdge := startGoSBCTo(t, ca, wrongCert, "127.0.0.1", edgeTLS, "edge1.contoso.com", false)
+		res, err = towardsEdge.call(t, "1002", "alice", "other.contoso.com", 0)
+		if err != nil || res == nil {
+			t.Fatalf("impostor's call to the edge: %v, %v; want a 403", res, err)
+		}
+		if res.StatusCode != 403 || !strings.Contains(strings.ToLower(res.Reason), "certificate") {
+			t.Errorf("impostor got %d %q from the edge, want 403 about its certificate", res.StatusCode, res.Reason)
+		}
 	})
 }
