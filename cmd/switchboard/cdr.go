@@ -87,12 +87,16 @@ func writeCDRTable(w io.Writer, cdrs []pbx.CDR) error {
 		if c.Emergency {
 			via += "(emergency)"
 		}
+		hangup := string(c.HangupBy)
+		if c.EndReason != "" {
+			hangup += "(" + c.EndReason + ")"
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
 			c.Start.UTC().Format(time.RFC3339),
 			dash(c.Tenant), dash(c.Caller), dash(c.Callee), dash(c.Dialed),
 			dash(string(c.Result)), cause(c.Cause),
 			(time.Duration(c.Duration) * time.Second).String(),
-			dash(string(c.HangupBy)), dash(via))
+			dash(hangup), dash(via))
 	}
 	return tw.Flush()
 }

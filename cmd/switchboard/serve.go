@@ -87,6 +87,10 @@ not start (exit status 2).`,
 	f.String("max-user-pstn-calls", "", "simultaneous outbound PSTN calls per user (default 2, 0 unlimited; emergency exempt)")
 	f.String("intl-calls-per-hour", "", "international PSTN calls per tenant per hour (default 100, 0 unlimited; emergency exempt)")
 	f.String("digest-algorithms", "", "digest challenges offered, in order, comma separated: MD5, SHA-256 (default \"MD5,SHA-256\")")
+	f.String("session-expires", "", "RFC 4028 session interval in seconds asked and accepted on call legs (default 1800)")
+	f.String("min-se", "", "smallest session interval accepted, seconds (default 90; less gets 422)")
+	f.String("rtp-timeout", "", "release a relayed call with no RTP for this long, e.g. 60s (default 60s, 0 off)")
+	f.String("rtp-hold-timeout", "", "the RTP timeout of a call on hold, e.g. 1h (default 1h, 0 off)")
 	f.String("trusted", "", "source `ADDRS` (IPs or CIDRs, comma separated) never limited nor banned")
 	f.String("log-level", def.LogLevel, "log `LEVEL`: "+strings.Join(config.LogLevels(), ", "))
 	return cmd
@@ -145,6 +149,10 @@ func applyFlags(cfg *config.Config, fs *pflag.FlagSet) {
 		"max-user-pstn-calls": &cfg.MaxUserPSTNCalls,
 		"intl-calls-per-hour": &cfg.IntlCallsPerHour,
 		"digest-algorithms":   &cfg.DigestAlgorithms,
+		"session-expires":     &cfg.SessionExpires,
+		"min-se":              &cfg.MinSE,
+		"rtp-timeout":         &cfg.RTPTimeout,
+		"rtp-hold-timeout":    &cfg.RTPHoldTimeout,
 	} {
 		if f := fs.Lookup(name); f != nil && f.Changed {
 			*dst = f.Value.String()

@@ -43,6 +43,10 @@ func (r relaySession) Rewrite(fromCallee bool, sdp []byte) ([]byte, error) {
 	return r.s.Rewrite(side, sdp)
 }
 
+// RTPPackets and Held implement callctl.MediaActivity (RTP inactivity).
+func (r relaySession) RTPPackets() uint64 { return r.s.RTPPackets() }
+func (r relaySession) Held() bool         { return r.s.Held() }
+
 func (r relaySession) Close() {
 	r.s.Close()
 	st := r.s.Stats()

@@ -136,8 +136,13 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) 
 	if err != nil {
 		return nil, fmt.Errorf("media relay: %w", err)
 	}
+	timers := cfg.DeadCallTimers()
+	if timers.Unit != time.Second {
+		log.Warn("session timers: one second lasts "+timers.Unit.String()+" (testTimerSecondMs): for tests only", "unit", timers.Unit)
+	}
 	sigCfg := signaling.Config{Listen: cfg.SIP, Advertise: concreteIP(sipHost), UserAgent: "Switchboard",
-		FQDN: cfg.FQDN, Guard: guardConfig(cfg)}
+		FQDN: cfg.FQDN, Guard: guardConfig(cfg),
+		Timers: signaling.TimerConfig{SessionExpires: timers.SessionExpires, MinSE: timers.MinSE, Unit: timers.Unit}}
 	if cfg.SIPTLS != "" {
 		sigCfg.TLS = &signaling.TLSConfig{Listen: cfg.SIPTLS, CertFile: cfg.TLSCert, KeyFile: cfg.TLSKey, CAFile: cfg.TLSCA}
 	}
@@ -156,7 +161,8 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) 
 	if err != nil {
 		return nil, err
 	}
-	n.engine = callctl.NewEngine(callctl.Config{MaxUserPSTNCalls: cfg.UserPSTNCalls()}, callctl.Deps{
+	n.engine = callctl.NewEngine(callctl.Config{MaxUserPSTNCalls: cfg.UserPSTNCalls(),
+		RTPTimeout: timers.RTPTimeout, RTPHoldTimeout: timers.RTPHoldTimeout}, callctl.Deps{
 		Directory: n.dir.Load, Locator: n.reg, Dialer: n.sip,
 		Media: relayAdapter{relay: n.relay, m: n.metrics}, Recorder: cdrSink{n: n}, Log: log,
 		Router: n.live, Trunks: trunkHealth{l: n.live}, Placer: n.hybrid,

@@ -37,6 +37,7 @@ type call struct {
 	// maxDuration ends the call this long after answer (0 = no limit).
 	maxDuration time.Duration
 	grant       func() time.Duration // Route.Grant (meter.go)
+	rtp         *rtpWatch            // RTP inactivity (deadcall.go)
 }
 
 // fork is one outbound leg of a call.
@@ -191,6 +192,7 @@ func (c *call) end(result pbx.CallResult, cause int, by pbx.Party) {
 	if c.timer != nil {
 		c.timer.Stop()
 	}
+	c.stopWatch()
 	now := c.e.now()
 	c.cdr.End, c.cdr.Result, c.cdr.Cause, c.cdr.HangupBy = now, result, cause, by
 	if c.cdr.Answer != nil {
@@ -357,6 +359,7 @@ func (f *fork) Answered(sdp []byte) {
 			return
 		}
 		c.log.Info("call answered", "callee", c.cdr.Callee, "contact", f.target.Contact)
+		c.watchMedia() // deadcall.go
 		if c.maxDuration > 0 {
 			// Prepaid credit (Calling Plan) only covers this long.
 			c.timer = time.AfterFunc(c.maxDuration, func() { c.post(c.limitReached) })

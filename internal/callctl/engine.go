@@ -20,7 +20,21 @@ type Config struct {
 	// once (toll-fraud limit; emergency calls are never counted nor
 	// refused). 0 means no limit.
 	MaxUserPSTNCalls int
+	// RTPTimeout releases an answered call whose relayed media carried no
+	// RTP in either direction for this long (default 60 s; negative: off).
+	// Calls with media bypass have no RTP to watch (session timers guard
+	// them).
+	RTPTimeout time.Duration
+	// RTPHoldTimeout replaces RTPTimeout while the call is on hold
+	// (sendonly/recvonly/inactive): default 1 h; negative: off.
+	RTPHoldTimeout time.Duration
 }
+
+// Defaults of the RTP inactivity timeouts.
+const (
+	DefaultRTPTimeout     = 60 * time.Second
+	DefaultRTPHoldTimeout = time.Hour
+)
 
 // Engine creates and tracks calls.
 type Engine struct {
@@ -65,6 +79,12 @@ type Deps struct {
 func NewEngine(cfg Config, d Deps) *Engine {
 	if cfg.RingTimeout <= 0 {
 		cfg.RingTimeout = 60 * time.Second
+	}
+	if cfg.RTPTimeout == 0 {
+		cfg.RTPTimeout = DefaultRTPTimeout
+	}
+	if cfg.RTPHoldTimeout == 0 {
+		cfg.RTPHoldTimeout = DefaultRTPHoldTimeout
 	}
 	if d.Now == nil {
 		d.Now = time.Now

@@ -53,6 +53,10 @@ type LegEvents interface {
 	Failed(code int, reason string)
 	Bye()
 	ReInvite(sdp []byte, reply func(code int, sdp []byte))
+	// Expired reports that the leg's session timer ran out (RFC 4028: no
+	// refresh arrived, or our refresh failed); reason goes into the CDR.
+	// The call is released: BYE on both legs.
+	Expired(reason string)
 }
 
 // InboundEvents receives what happens on the caller's leg.
@@ -61,7 +65,16 @@ type InboundEvents interface {
 	Ack()
 	Bye()
 	ReInvite(sdp []byte, reply func(code int, sdp []byte))
+	// Expired: as LegEvents.Expired, for the caller's leg.
+	Expired(reason string)
 }
+
+// End reasons of calls the system releases (CDR EndReason).
+const (
+	ReasonSessionExpired = "session-expired" // no session refresh arrived in time
+	ReasonRefreshFailed  = "refresh-failed"  // our session refresh got 408/481 or no answer
+	ReasonRTPTimeout     = "rtp-timeout"     // no RTP either way through the relay
+)
 
 // Dial describes one outbound leg to originate: to a registered device
 // (Target) or, when Trunk is set, to a PSTN gateway.
@@ -122,6 +135,16 @@ type MediaSession interface {
 	Rewrite(fromCallee bool, sdp []byte) ([]byte, error)
 	// Close stops relaying and releases the ports.
 	Close()
+}
+
+// MediaActivity is implemented by media sessions that relay RTP (not by
+// media bypass): call control watches it to release calls whose media
+// stopped.
+type MediaActivity interface {
+	// RTPPackets counts the RTP packets relayed so far, both directions.
+	RTPPackets() uint64
+	// Held reports whether a party's latest SDP put the call on hold.
+	Held() bool
 }
 
 // Media allocates relay sessions.

@@ -49,6 +49,21 @@ type Config struct {
 	// carries any SHA-256 challenge; "MD5" serves them.
 	DigestAlgorithms string `yaml:"digestAlgorithms" json:"digestAlgorithms"`
 	HealthWindow     string `yaml:"healthWindow" json:"healthWindow"`
+	// SessionExpires is the RFC 4028 session interval asked for and the
+	// most accepted on every call leg, in seconds (default 1800); MinSE the
+	// smallest accepted (default 90, the RFC floor): smaller requests get
+	// 422. See timers.go and docs/admin.md.
+	SessionExpires string `yaml:"sessionExpires" json:"sessionExpires"`
+	MinSE          string `yaml:"minSe" json:"minSe"`
+	// RTPTimeout releases a relayed call with no RTP either way for this
+	// long (default 60s, "0" off); RTPHoldTimeout applies instead while the
+	// call is on hold (default 1h, "0" off).
+	RTPTimeout     string `yaml:"rtpTimeout" json:"rtpTimeout"`
+	RTPHoldTimeout string `yaml:"rtpHoldTimeout" json:"rtpHoldTimeout"`
+	// TestTimerSecondMs, TESTS ONLY, is the length in ms of one second of
+	// session-timer intervals (default 1000), so that CI sees a 90 s
+	// interval pass in 9 s. Never set it in production.
+	TestTimerSecondMs string `yaml:"testTimerSecondMs" json:"testTimerSecondMs,omitempty"`
 	// LogLevel is debug|info|warn|error, default info.
 	LogLevel string `yaml:"logLevel" json:"logLevel"`
 	// CallingPlan is the operator's Calling Plan (callingplan.go); nil: none.

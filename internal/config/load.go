@@ -60,6 +60,9 @@ func parse(name string, data []byte) (Config, error) {
 		if err := checkCloud(name, docs[0], c.Cloud); err != nil {
 			return Config{}, err
 		}
+		if err := checkTimers(name, docs[0], c); err != nil {
+			return Config{}, err
+		}
 	default:
 		p := yamldoc.Problem{Line: docs[1].Line(), Message: "a config file holds one document"}
 		return Config{}, errors.New(p.Format(name))
@@ -161,6 +164,9 @@ func (c Config) Validate() error {
 	}
 	if _, err := c.Algorithms(); err != nil {
 		errs = append(errs, err)
+	}
+	for _, p := range c.timerProblems() {
+		errs = append(errs, fmt.Errorf("%s: %s", p.key, p.msg))
 	}
 	return errors.Join(errs...)
 }

@@ -17,7 +17,9 @@ type sdpDoc struct {
 	lines    []string // without line endings; blank lines dropped
 	sessConn connAddr // session-level c=
 	media    []sdpMedia
-	size     int // input length, to size the output
+	size     int    // input length, to size the output
+	sessDir  string // session-level direction attribute, "" when absent
+	sessHold bool   // session-level c= 0.0.0.0
 }
 
 // connAddr is what a c= line says.
@@ -32,6 +34,8 @@ type sdpMedia struct {
 	conn     connAddr   // media-level c=
 	rtcpPort int        // from a=rtcp:, 0 if absent
 	rtcpAddr netip.Addr // from a=rtcp: with an address
+	dir      string     // sendrecv | sendonly | recvonly | inactive, "" when absent
+	hold     bool       // c= 0.0.0.0 (RFC 2543 hold)
 }
 
 // relayed reports whether the relay carries this m= line. Streams the relay
@@ -125,8 +129,9 @@ func parseSDP(b []byte) (*sdpDoc, error) {
 			}
 			if cur != nil {
 				cur.conn = c
+				cur.hold = isHold(v)
 			} else {
-				d.sessConn = c
+				d.sessConn, d.sessHold = c, isHold(v)
 			}
 		case 'm':
 			if len(d.media) == maxMedia {
@@ -141,6 +146,14 @@ func parseSDP(b []byte) (*sdpDoc, error) {
 			if cur != nil && strings.HasPrefix(v, "rtcp:") {
 				cur.rtcpPort, cur.rtcpAddr = parseRTCPAttr(v[len("rtcp:"):])
 			}
+			switch v {
+			case "sendrecv", "sendonly", "recvonly", "inactive":
+				if cur != nil {
+					cur.dir = v
+				} else {
+					d.sessDir = v
+				}
+			}
 		}
 	}
 	if !origin {
@@ -152,6 +165,30 @@ func parseSDP(b []byte) (*sdpDoc, error) {
 		}
 	}
 	return d, nil
+}
+
+// held reports whether the body puts its relayed streams on hold: every
+// relayed m= line is sendonly, recvonly or inactive (or its c= is 0.0.0.0),
+// so little or no RTP is expected. A body with no relayed stream is not
+// held.
+func (d *sdpDoc) held() bool {
+	n := 0
+	for i := range d.media {
+		m := &d.media[i]
+		if !m.relayed() {
+			continue
+		}
+		n++
+		dir := m.dir
+		if dir == "" {
+			dir = d.sessDir
+		}
+		hold := m.hold || (!m.conn.set && d.sessHold)
+		if !hold && (dir == "" || dir == "sendrecv") {
+			return false
+		}
+	}
+	return n > 0
 }
 
 // parseConn parses the value of a c= line: IN IP4|IP6 address[/ttl[/n]].

@@ -32,6 +32,8 @@ type Session struct {
 	log   *slog.Logger
 	ctr   counters
 
+	held [2]atomic.Bool // by side: its latest SDP put the call on hold
+
 	mu      sync.Mutex // serialises Rewrite and Close
 	closed  bool
 	streams []*stream // by m= line index; nil for a disabled line
@@ -180,6 +182,7 @@ func (s *Session) Rewrite(from Side, sdp []byte) ([]byte, error) {
 		st.legs[from].rtcp.setSDP(rtcp)
 	}
 
+	s.held[from].Store(d.held())
 	to := from.other()
 	return d.render(s.relay.adv, func(i int) int {
 		if st := s.stream(i); st != nil && d.media[i].relayed() {
@@ -202,6 +205,16 @@ func (s *Session) Stats() Stats {
 		Dropped:         s.ctr.dropped.Load(),
 	}
 }
+
+// RTPPackets is the number of RTP packets relayed so far, both directions
+// (RTCP not counted): call control watches it for media inactivity.
+func (s *Session) RTPPackets() uint64 {
+	return s.ctr.from[SideA].pkts.Load() + s.ctr.from[SideB].pkts.Load()
+}
+
+// Held reports whether either party's latest SDP put the call on hold
+// (sendonly, recvonly, inactive or c=0.0.0.0 on every relayed stream).
+func (s *Session) Held() bool { return s.held[SideA].Load() || s.held[SideB].Load() }
 
 // Close stops forwarding, closes the sockets and puts the ports into
 // quarantine. It may be called more than once; it returns when all of the

@@ -211,6 +211,11 @@ type CDR struct {
 	Result   CallResult `json:"result"`
 	Cause    int        `json:"cause"` // final SIP status given to the caller (200 when answered)
 	HangupBy Party      `json:"hangupBy,omitempty"`
+	// EndReason says why the system ended an answered call: session-expired
+	// (no session refresh from a party, RFC 4028), refresh-failed (our
+	// refresh got 408/481 or no answer), rtp-timeout (no media). Empty when
+	// a party hung up.
+	EndReason string `json:"endReason,omitempty"`
 	// Emergency marks an emergency call (never blocked, always flagged).
 	Emergency bool `json:"emergency,omitempty"`
 	// Via says how a PSTN call left: directRouting | callingPlan ("" for

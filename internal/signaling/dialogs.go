@@ -12,6 +12,7 @@ type leg interface {
 	onAck(req *sip.Request)
 	onBye(req *sip.Request, tx sip.ServerTransaction)
 	onReInvite(req *sip.Request, tx sip.ServerTransaction)
+	onUpdate(req *sip.Request, tx sip.ServerTransaction) // session refresh (timers.go)
 }
 
 const shards = 64
@@ -112,14 +113,11 @@ func (s *Server) handleInDialogPassThrough(req *sip.Request, tx sip.ServerTransa
 }
 
 func (s *Server) handleUpdate(req *sip.Request, tx sip.ServerTransaction) {
-	if _, ok := s.dialogs.get(callIDOf(req)); !ok {
+	l, ok := s.dialogs.get(callIDOf(req))
+	if !ok {
 		s.respond(req, tx, 481, "Call/Transaction Does Not Exist")
 		return
 	}
-	if len(req.Body()) > 0 {
-		// Media changes are made with re-INVITE; UPDATE only refreshes.
-		s.respond(req, tx, 488, "Not Acceptable Here")
-		return
-	}
-	s.respond(req, tx, 200, "OK")
+	// Media changes are made with re-INVITE; UPDATE only refreshes.
+	l.onUpdate(req, tx)
 }

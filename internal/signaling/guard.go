@@ -456,11 +456,9 @@ func checkMaxForwards(req *sip.Request) *rejection {
 }
 
 // optionSupported says whether we implement a SIP extension (option tag)
-// a request may Require. None yet: RFC 4028 "timer" joins with session
-// timers.
+// a request may Require: RFC 4028 session timers ("timer", timers.go).
 func optionSupported(tag string) bool {
-	_ = tag
-	return false
+	return strings.EqualFold(tag, tagTimer)
 }
 
 // unsupportedRequire lists the option tags of the Require headers we do

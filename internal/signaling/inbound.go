@@ -2,6 +2,7 @@ package signaling
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -31,6 +32,8 @@ type inbound struct {
 	remoteTarget sip.Uri
 	routeSet     []sip.Uri // the INVITE's Record-Route, in order (RFC 3261 §12.1.1)
 	released     bool
+
+	st *sessionTimer // RFC 4028 on this leg (timers.go)
 }
 
 var _ callctl.Inbound = (*inbound)(nil)
@@ -99,6 +102,12 @@ func (s *Server) serveInvite(req *sip.Request, tx sip.ServerTransaction, ir call
 		in.remoteTarget = *from.Address.Clone()
 	}
 	in.routeSet = recordRoutes(req, false)
+	in.st = s.newTimer(in.newRequest, in.expired)
+	if ok, floor := in.st.negotiate(req); !ok { // RFC 4028 §8.1
+		s.respond(req, tx, 422, "Session Interval Too Small", sip.NewHeader("Min-SE", strconv.Itoa(floor)))
+		return
+	}
+	in.st.exchanged(nil, req.Body())
 	s.dialogs.put(in.callID, in)
 	tx.OnCancel(func(*sip.Request) { in.onCancel() })
 	ir.CallID, ir.SDP = in.callID, req.Body()
@@ -175,9 +184,14 @@ func (in *inbound) Answer(sdp []byte) error {
 	// returns: only release it once the response is on its way.
 	defer close(in.finalCh)
 	res := in.response(200, "OK", sdp)
+	for _, h := range in.st.responseHeaders() {
+		res.AppendHeader(h)
+	}
 	if err := in.tx.Respond(res); err != nil {
 		return err
 	}
+	in.st.exchanged(sdp, nil)
+	in.st.arm()
 	if !sip.IsReliable(in.req.Transport()) {
 		go in.retransmit(res)
 	}
@@ -274,7 +288,7 @@ func (in *inbound) Bye() error {
 
 // ReInvite implements callctl.Inbound.
 func (in *inbound) ReInvite(sdp []byte) (int, []byte, error) {
-	return in.s.reInvite(in.newRequest(sip.INVITE), sdp)
+	return in.s.sendReInvite(in.newRequest(sip.INVITE), sdp, in.st)
 }
 
 // Release implements callctl.Inbound.
@@ -282,7 +296,29 @@ func (in *inbound) Release() {
 	in.mu.Lock()
 	in.released = true
 	in.mu.Unlock()
+	in.st.stop()
 	in.s.dialogs.del(in.callID, in)
+}
+
+// expired reports the end of the leg's session timer to the call.
+func (in *inbound) expired(reason string) {
+	in.mu.Lock()
+	ev, rel := in.events, in.released
+	in.mu.Unlock()
+	if ev != nil && !rel {
+		ev.Expired(reason)
+	}
+}
+
+func (in *inbound) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
+	in.mu.Lock()
+	ev := in.events
+	in.mu.Unlock()
+	if ev == nil {
+		in.s.respond(req, tx, 481, "Call/Transaction Does Not Exist")
+		return
+	}
+	in.s.onUpdate(req, tx, in.st)
 }
 
 func (in *inbound) onAck(req *sip.Request) {
@@ -317,5 +353,5 @@ func (in *inbound) onReInvite(req *sip.Request, tx sip.ServerTransaction) {
 		in.s.respond(req, tx, 481, "Call/Transaction Does Not Exist")
 		return
 	}
-	in.s.serveReInvite(req, tx, in.localTag, ev.ReInvite)
+	in.s.onPeerReInvite(req, tx, in.st, ev.ReInvite)
 }

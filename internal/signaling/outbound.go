@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -36,6 +37,9 @@ type outbound struct {
 	to           *sip.ToHeader // with the callee's tag
 	remoteTarget sip.Uri
 	routeSet     []sip.Uri // the 2xx's Record-Route, reversed (RFC 3261 §12.1.2)
+	retried422   bool      // the INVITE was re-sent after 422 (RFC 4028 §7.4)
+
+	st *sessionTimer // RFC 4028 on this leg (timers.go)
 }
 
 var _ callctl.Outbound = (*outbound)(nil)
@@ -101,6 +105,9 @@ func (s *Server) Dial(ctx context.Context, d callctl.Dial, ev callctl.LegEvents)
 		r.AppendHeader(sip.NewHeader("History-Info", "<"+target.String()+">;index=1"))
 	}
 	r.AppendHeader(sip.NewHeader("Allow", allowed))
+	r.AppendHeader(sip.NewHeader("Supported", tagTimer))
+	r.AppendHeader(sip.NewHeader("Session-Expires", strconv.Itoa(s.cfg.Timers.SessionExpires)))
+	r.AppendHeader(sip.NewHeader("Min-SE", strconv.Itoa(s.cfg.Timers.MinSE)))
 	r.AppendHeader(sip.NewHeader("User-Agent", s.cfg.UserAgent))
 	if len(d.SDP) > 0 {
 		r.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
@@ -109,6 +116,8 @@ func (s *Server) Dial(ctx context.Context, d callctl.Dial, ev callctl.LegEvents)
 	s.route(r, tp, dest)
 	o := &outbound{s: s, ev: ev, invite: r, callID: string(cid), dest: dest, tp: tp, cseq: 1,
 		remoteTarget: target}
+	o.st = s.newTimer(func(m sip.RequestMethod) *sip.Request { return o.newRequest(m, o.nextSeq()) }, o.expired)
+	o.st.exchanged(d.SDP, nil)
 	s.dialogs.put(o.callID, o)
 	tx, err := s.cli.TransactionRequest(context.Background(), r)
 	if err != nil {
@@ -125,8 +134,11 @@ func (s *Server) Dial(ctx context.Context, d callctl.Dial, ev callctl.LegEvents)
 // read follows the INVITE transaction to its final response.
 func (o *outbound) read() {
 	for {
+		o.mu.Lock()
+		tx := o.tx
+		o.mu.Unlock()
 		select {
-		case res := <-o.tx.Responses():
+		case res := <-tx.Responses():
 			if res.IsProvisional() {
 				o.mu.Lock()
 				o.provisional = true
@@ -146,6 +158,9 @@ func (o *outbound) read() {
 				o.answered(res)
 				return
 			}
+			if res.StatusCode == 422 && o.retry422(res) {
+				continue
+			}
 			o.mu.Lock()
 			quiet := o.silenced
 			o.silenced = true
@@ -155,14 +170,14 @@ func (o *outbound) read() {
 			}
 			o.s.dialogs.del(o.callID, o)
 			return
-		case <-o.tx.Done():
+		case <-tx.Done():
 			o.mu.Lock()
 			quiet := o.silenced
 			o.silenced = true
 			o.mu.Unlock()
 			if !quiet {
 				code, why := 408, "Request Timeout"
-				if err := o.tx.Err(); err != nil && !errors.Is(err, sip.ErrTransactionTimeout) {
+				if err := tx.Err(); err != nil && !errors.Is(err, sip.ErrTransactionTimeout) {
 					code, why = 503, "Service Unavailable"
 				}
 				o.ev.Failed(code, why)
@@ -184,8 +199,10 @@ func (o *outbound) answered(res *sip.Response) {
 	o.routeSet = recordRoutes(res, true)
 	o.confirmed = true
 	quiet := o.silenced
+	seq := o.invite.CSeq().SeqNo
+	tx := o.tx
 	o.mu.Unlock()
-	ack := o.newRequest(sip.ACK, 1)
+	ack := o.newRequest(sip.ACK, seq)
 	send := func() {
 		if err := o.s.cli.WriteRequest(ack.Clone(), sipNoBuild); err != nil {
 			o.s.log.Debug("ack", "err", err)
@@ -193,7 +210,7 @@ func (o *outbound) answered(res *sip.Response) {
 	}
 	ack = o.s.built(ack)
 	send()
-	o.tx.OnRetransmission(func(r *sip.Response) {
+	tx.OnRetransmission(func(r *sip.Response) {
 		if r.IsSuccess() {
 			send()
 		}
@@ -202,19 +219,57 @@ func (o *outbound) answered(res *sip.Response) {
 		go func() { _ = o.Bye(); o.Release() }()
 		return
 	}
+	o.st.answered(res, o.s.cfg.Timers.SessionExpires)
+	o.st.exchanged(nil, res.Body())
+	o.st.arm()
 	o.ev.Answered(res.Body())
+}
+
+// retry422 re-sends the INVITE with the larger interval a 422 asks for
+// (RFC 4028 §7.4), once. false: the 422 is final.
+func (o *outbound) retry422(res *sip.Response) bool {
+	floor := minSE(res)
+	o.mu.Lock()
+	if o.retried422 || o.silenced || floor <= 0 {
+		o.mu.Unlock()
+		return false
+	}
+	o.retried422 = true
+	r := o.invite.Clone()
+	o.cseq++
+	r.CSeq().SeqNo = o.cseq
+	o.mu.Unlock()
+	r.RemoveHeader("Via")
+	for _, n := range []string{"Session-Expires", "Min-SE"} {
+		r.RemoveHeader(n)
+	}
+	r.AppendHeader(sip.NewHeader("Session-Expires", strconv.Itoa(max(floor, o.s.cfg.Timers.SessionExpires))))
+	r.AppendHeader(sip.NewHeader("Min-SE", strconv.Itoa(floor)))
+	o.s.route(r, o.tp, o.dest)
+	tx, err := o.s.cli.TransactionRequest(context.Background(), r)
+	if err != nil {
+		o.s.log.Debug("invite after 422", "err", err)
+		return false
+	}
+	o.mu.Lock()
+	o.invite, o.tx = r, tx
+	o.mu.Unlock()
+	return true
 }
 
 // sendCancel cancels the pending INVITE and gives the INVITE up when no
 // final response follows within 64*T1 (giveUpAfter).
 func (o *outbound) sendCancel() {
 	go o.giveUpAfter(64 * sip.T1)
-	c := sip.NewRequest(sip.CANCEL, o.invite.Recipient)
-	c.AppendHeader(sip.HeaderClone(o.invite.Via()))
-	c.AppendHeader(sip.HeaderClone(o.invite.From()))
-	c.AppendHeader(sip.HeaderClone(o.invite.To()))
-	c.AppendHeader(sip.HeaderClone(o.invite.CallID()))
-	c.AppendHeader(&sip.CSeqHeader{SeqNo: o.invite.CSeq().SeqNo, MethodName: sip.CANCEL})
+	o.mu.Lock()
+	inv := o.invite
+	o.mu.Unlock()
+	c := sip.NewRequest(sip.CANCEL, inv.Recipient)
+	c.AppendHeader(sip.HeaderClone(inv.Via()))
+	c.AppendHeader(sip.HeaderClone(inv.From()))
+	c.AppendHeader(sip.HeaderClone(inv.To()))
+	c.AppendHeader(sip.HeaderClone(inv.CallID()))
+	c.AppendHeader(&sip.CSeqHeader{SeqNo: inv.CSeq().SeqNo, MethodName: sip.CANCEL})
 	mf := sip.MaxForwardsHeader(70)
 	c.AppendHeader(&mf)
 	o.s.route(c, o.tp, o.dest)
@@ -234,11 +289,14 @@ func (o *outbound) sendCancel() {
 func (o *outbound) giveUpAfter(d time.Duration) {
 	t := time.NewTimer(d)
 	defer t.Stop()
+	o.mu.Lock()
+	tx := o.tx
+	o.mu.Unlock()
 	select {
-	case <-o.tx.Done():
+	case <-tx.Done():
 	case <-t.C:
 		o.s.log.Debug("no final response to a cancelled INVITE", "call_id", o.callID)
-		o.tx.Terminate()
+		tx.Terminate()
 	}
 }
 
@@ -264,15 +322,16 @@ func (o *outbound) newRequest(method sip.RequestMethod, seq uint32) *sip.Request
 	target := o.remoteTarget
 	to := o.to
 	routes := o.routeSet
+	inv := o.invite
 	o.mu.Unlock()
 	r := sip.NewRequest(method, target)
-	r.AppendHeader(sip.HeaderClone(o.invite.From()))
+	r.AppendHeader(sip.HeaderClone(inv.From()))
 	if to != nil {
 		r.AppendHeader(sip.HeaderClone(to))
 	} else {
-		r.AppendHeader(sip.HeaderClone(o.invite.To()))
+		r.AppendHeader(sip.HeaderClone(inv.To()))
 	}
-	r.AppendHeader(sip.HeaderClone(o.invite.CallID()))
+	r.AppendHeader(sip.HeaderClone(inv.CallID()))
 	r.AppendHeader(&sip.CSeqHeader{SeqNo: seq, MethodName: method})
 	mf := sip.MaxForwardsHeader(70)
 	r.AppendHeader(&mf)
@@ -298,7 +357,7 @@ func (o *outbound) Bye() error {
 
 // ReInvite implements callctl.Outbound.
 func (o *outbound) ReInvite(sdp []byte) (int, []byte, error) {
-	return o.s.reInvite(o.newRequest(sip.INVITE, o.nextSeq()), sdp)
+	return o.s.sendReInvite(o.newRequest(sip.INVITE, o.nextSeq()), sdp, o.st)
 }
 
 // Release implements callctl.Outbound.
@@ -306,7 +365,22 @@ func (o *outbound) Release() {
 	o.mu.Lock()
 	o.silenced = true
 	o.mu.Unlock()
+	o.st.stop()
 	o.s.dialogs.del(o.callID, o)
+}
+
+// expired reports the end of the leg's session timer to the call.
+func (o *outbound) expired(reason string) {
+	o.mu.Lock()
+	quiet := o.silenced || !o.confirmed
+	o.mu.Unlock()
+	if !quiet {
+		o.ev.Expired(reason)
+	}
+}
+
+func (o *outbound) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
+	o.s.onUpdate(req, tx, o.st)
 }
 
 func (o *outbound) onAck(*sip.Request) {}
@@ -338,7 +412,7 @@ func (o *outbound) onReInvite(req *sip.Request, tx sip.ServerTransaction) {
 		o.remoteTarget = *c.Address.Clone()
 	}
 	o.mu.Unlock()
-	o.s.serveReInvite(req, tx, "", o.ev.ReInvite)
+	o.s.onPeerReInvite(req, tx, o.st, o.ev.ReInvite)
 }
 
 // --- shared helpers ---
@@ -380,8 +454,9 @@ func (s *Server) built(r *sip.Request) *sip.Request {
 	return r
 }
 
-// reInvite sends an in-dialog INVITE and ACKs a 2xx.
-func (s *Server) reInvite(r *sip.Request, sdp []byte) (int, []byte, error) {
+// reInviteResponse sends an in-dialog INVITE, ACKs a 2xx and returns the
+// final response.
+func (s *Server) reInviteResponse(r *sip.Request, sdp []byte) (*sip.Response, error) {
 	r.AppendHeader(s.contact(r.Transport()))
 	if len(sdp) > 0 {
 		r.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
@@ -391,7 +466,7 @@ func (s *Server) reInvite(r *sip.Request, sdp []byte) (int, []byte, error) {
 	defer cancel()
 	res, err := s.cli.Do(ctx, r)
 	if err != nil {
-		return 0, nil, err
+		return nil, err
 	}
 	if res.IsSuccess() {
 		ack := sip.NewRequest(sip.ACK, r.Recipient)
@@ -407,13 +482,13 @@ func (s *Server) reInvite(r *sip.Request, sdp []byte) (int, []byte, error) {
 			s.log.Debug("ack re-invite", "err", err)
 		}
 	}
-	return res.StatusCode, res.Body(), nil
+	return res, nil
 }
 
 // serveReInvite relays a received re-INVITE through the call and answers it
 // with the other party's result. It blocks until answered (sipgo ends the
 // transaction when the handler returns).
-func (s *Server) serveReInvite(req *sip.Request, tx sip.ServerTransaction, _ string,
+func (s *Server) serveReInvite(req *sip.Request, tx sip.ServerTransaction, hdrs func() []sip.Header,
 	relay func(sdp []byte, reply func(int, []byte))) {
 	done := make(chan struct{})
 	var once sync.Once
@@ -422,6 +497,11 @@ func (s *Server) serveReInvite(req *sip.Request, tx sip.ServerTransaction, _ str
 			res := sip.NewResponseFromRequest(req, code, reasonFor(code), nil)
 			if code >= 200 && code < 300 {
 				res.AppendHeader(s.contact(req.Transport()))
+				if hdrs != nil {
+					for _, h := range hdrs() {
+						res.AppendHeader(h)
+					}
+				}
 				if len(sdp) > 0 {
 					res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 					res.SetBody(sdp)

@@ -40,6 +40,7 @@ func (r *legRecorder) Answered([]byte)                            { r.add("answe
 func (r *legRecorder) Failed(code int, _ string)                  { r.add(fmt.Sprintf("failed %d", code)) }
 func (r *legRecorder) Bye()                                       { r.add("bye") }
 func (r *legRecorder) ReInvite(_ []byte, reply func(int, []byte)) { reply(488, nil) }
+func (r *legRecorder) Expired(reason string)                      { r.add("expired " + reason) }
 func (r *legRecorder) got() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()

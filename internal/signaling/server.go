@@ -32,6 +32,7 @@ type Config struct {
 	TLS       *TLSConfig  // optional SIP over TLS listener (SBC trunks)
 	FQDN      string      // our name in Contact on TLS trunks (SBCs check it)
 	Guard     GuardConfig // brute-force and flood bans (guard.go)
+	Timers    TimerConfig // RFC 4028 session timers on every leg (timers.go)
 }
 
 // Hooks lets the composition root observe signaling (metrics).
@@ -94,6 +95,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = "Switchboard"
 	}
+	cfg.Timers = cfg.Timers.withDefaults()
 	log := deps.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

@@ -26,8 +26,8 @@ const (
 		   instance = excluded.instance`
 	deleteBindingSQL = `DELETE FROM bindings WHERE aor = ?1 AND contact = ?2`
 	insertCDRSQL     = `INSERT INTO cdrs (call_id, tenant, caller, callee, dialed,
-		                   started_at, answered_at, ended_at, duration, result, cause, hangup_by, via, emergency)
-		 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)`
+		                   started_at, answered_at, ended_at, duration, result, cause, hangup_by, via, emergency, end_reason)
+		 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)`
 )
 
 // WriteBindings saves and deletes bindings in one transaction: all or
@@ -107,5 +107,5 @@ func cdrArgs(c pbx.CDR) []any {
 	}
 	return []any{c.CallID, c.Tenant, c.Caller, c.Callee, c.Dialed,
 		formatTime(c.Start), answer, formatTime(c.End),
-		c.Duration, string(c.Result), c.Cause, string(c.HangupBy), c.Via, c.Emergency}
+		c.Duration, string(c.Result), c.Cause, string(c.HangupBy), c.Via, c.Emergency, c.EndReason}
 }

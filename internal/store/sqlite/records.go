@@ -85,7 +85,7 @@ func (db *DB) CDRs(ctx context.Context, f pbx.CDRFilter) ([]pbx.CDR, error) {
 		limit = defaultCDRLimit
 	}
 	const cols = `SELECT id, call_id, tenant, caller, callee, dialed,
-	                     started_at, answered_at, ended_at, duration, result, cause, hangup_by, via, emergency
+	                     started_at, answered_at, ended_at, duration, result, cause, hangup_by, via, emergency, end_reason
 	              FROM cdrs`
 	var rows *sql.Rows
 	var err error
@@ -117,7 +117,7 @@ func scanCDR(rows *sql.Rows) (pbx.CDR, error) {
 	var start, end, result, hangupBy string
 	var answer sql.NullString
 	if err := rows.Scan(&c.ID, &c.CallID, &c.Tenant, &c.Caller, &c.Callee, &c.Dialed,
-		&start, &answer, &end, &c.Duration, &result, &c.Cause, &hangupBy, &c.Via, &c.Emergency); err != nil {
+		&start, &answer, &end, &c.Duration, &result, &c.Cause, &hangupBy, &c.Via, &c.Emergency, &c.EndReason); err != nil {
 		return c, err
 	}
 	c.Result = pbx.CallResult(result)
