@@ -91,6 +91,8 @@ func TestCheckRequest(t *testing.T) {
 		{"mf 0 REGISTER", "REGISTER sip:contoso.com SIP/2.0", []string{"Max-Forwards: 0"}, 0},
 		{"mf 0 in dialog", "BYE sip:bob@192.0.2.9 SIP/2.0", []string{"Max-Forwards: 0", "To: <sip:bob@contoso.com>;tag=b1"}, 0},
 		{"require", "INVITE sip:bob@contoso.com SIP/2.0", []string{"Require: 100rel"}, 420},
+		{"require timer (RFC 4028)", "INVITE sip:bob@contoso.com SIP/2.0", []string{"Require: timer"}, 0},
+		{"require timer and more", "INVITE sip:bob@contoso.com SIP/2.0", []string{"Require: timer, 100rel"}, 420},
 		{"require on CANCEL ignored", "CANCEL sip:bob@contoso.com SIP/2.0", []string{"Require: 100rel"}, 0},
 		{"ACK always passes", "ACK sip:bob@contoso.com SIP/7.0", []string{"Require: x"}, 0},
 		{"not sdp", "INVITE sip:bob@contoso.com SIP/2.0", []string{"Content-Type: text/plain", "BODY:hello"}, 415},

@@ -246,3 +246,15 @@ func TestSDPChanged(t *testing.T) {
 		t.Fatal("sdpChanged")
 	}
 }
+
+func FuzzParseSessionExpires(f *testing.F) {
+	for _, s := range []string{"1800", "90;refresher=uac", "600;refresher=UAS;x=y", ";", "1;refresher", "99999999999999999999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		secs, ref, ok := parseSessionExpires(v)
+		if ok && (secs <= 0 || (ref != "" && ref != "uac" && ref != "uas")) {
+			t.Fatalf("%q: %d %q", v, secs, ref)
+		}
+	})
+}

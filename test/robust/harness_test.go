@@ -83,6 +83,13 @@ type server struct {
 // or a data race.
 func startServer(t *testing.T, logLevel string) *server {
 	t.Helper()
+	return startServerConfig(t, logLevel, "")
+}
+
+// startServerConfig is startServer with a bootstrap config file holding
+// yaml (none when empty); flags set by the harness override it.
+func startServerConfig(t *testing.T, logLevel, yaml string) *server {
+	t.Helper()
 	bin := needServer(t)
 	dir := t.TempDir()
 	tok := make([]byte, 16)
@@ -113,6 +120,13 @@ func startServer(t *testing.T, logLevel string) *server {
 	})
 	args := []string{"serve", "--sip", s.SIP, "--http", s.HTTP, "--data", s.Data,
 		"--admin-token", s.Token, "--rtp-ports", s.RTPPorts}
+	if yaml != "" {
+		cfg := filepath.Join(dir, "switchboard.yaml")
+		if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, "--config", cfg)
+	}
 	if logLevel != "" {
 		args = append(args, "--log-level", logLevel)
 	}

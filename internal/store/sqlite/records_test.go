@@ -92,6 +92,7 @@ func TestCDRRoundTrip(t *testing.T) {
 	answered := cdr("call-a", "contoso", true)
 	missed := cdr("call-b", "contoso", false)
 	answered.ID = 999 // ignored
+	answered.HangupBy, answered.EndReason = pbx.PartySystem, "session-expired"
 	var err error
 	if answered.ID, err = db.InsertCDR(ctx, answered); err != nil {
 		t.Fatal(err)
