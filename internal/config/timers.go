@@ -9,7 +9,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/internal/cli/yamldoc"
 )
 
-// Dead-call settings (issue 9, ADR 0004): RFC 4028 session timers on every
+// Dead-call settings (issue 9, ADR 0005): RFC 4028 session timers on every
 // leg and the RTP inactivity timeout. Values are strings like the other
 // keys so that flags and the file share one validation.
 

@@ -20,7 +20,7 @@ import (
 // re-INVITE with the SDP we last sent on that leg); when the peer is, the
 // session expires at interval - min(32 s, interval/3) without a refresh
 // (§10). Expiry and a refresh answered 408/481 (or not at all) are
-// reported to call control, which releases the call. ADR 0004.
+// reported to call control, which releases the call. ADR 0005.
 
 // TimerConfig configures session timers.
 type TimerConfig struct {

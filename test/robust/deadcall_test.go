@@ -1,6 +1,6 @@
 package robust
 
-// Dead calls (issue 9 item 8, ADR 0004): RFC 4028 session timers on both
+// Dead calls (issue 9 item 8, ADR 0005): RFC 4028 session timers on both
 // legs and the RTP inactivity timeout, against SIPp peers. The server runs
 // with testTimerSecondMs: 100, so a 90 s session interval lasts 9 s and a
 // session whose refresher stops expires after 6 s (90 - 90/3).
