@@ -165,3 +165,57 @@ func TestRTPInactivityReleasesCall(t *testing.T) {
 		return len(find(callee.messages(), false, "BYE ")) > 0, "no BYE yet"
 	})
 }
+
+// TestSessionIntervalTooSmall: RFC 4028 422 handling on both legs. A
+// caller asking for 60 s gets 422 with our Min-SE; a callee that answers
+// 422 Min-SE: 1800 gets the INVITE again with the larger interval, and the
+// call goes on.
+func TestSessionIntervalTooSmall(t *testing.T) {
+	s := startServerConfig(t, "", "sessionExpires: \"600\"\n")
+	s.apply(t, contosoDoc)
+
+	t.Run("caller gets 422", func(t *testing.T) {
+		caller := startSipp(t, sippOpts{
+			Name: "caller-60s", Scenario: "st_uac_422.xml", Remote: s.SIP, Port: freePort(t),
+			CSV:     []string{strings.Join([]string{"alice", domain, authField("alice", alicePassword), "1002"}, ";")},
+			AuthURI: "1002@" + domain, Timeout: 20 * time.Second,
+		})
+		caller.requireOK(t)
+		got := find(caller.messages(), false, "SIP/2.0 422")
+		if len(got) != 1 || headerValue(got[0], "Min-SE") != "90" {
+			t.Fatalf("422s received: %q, want one with Min-SE: 90", got)
+		}
+	})
+
+	t.Run("callee's 422 retried with its Min-SE", func(t *testing.T) {
+		callee := deadCallCallee(t, s, "st_uas_422.xml")
+		caller := startSipp(t, sippOpts{
+			Name: "caller-alice", Scenario: "uac.xml", Remote: s.SIP, Port: freePort(t),
+			CSV:     []string{strings.Join([]string{"alice", domain, authField("alice", alicePassword), "1002"}, ";")},
+			PauseMS: 1000, AuthURI: "1002@" + domain, Timeout: 30 * time.Second,
+			Keys: [][2]string{{"rtp_stream", silencePCMU(t, time.Second) + ",1,0"}},
+		})
+		caller.requireOK(t)
+		invites := find(callee.messages(), false, "INVITE ")
+		if len(invites) != 2 {
+			t.Fatalf("callee got %d INVITEs, want 2 (the first refused with 422)", len(invites))
+		}
+		first, second := invites[0], invites[1]
+		if headerValue(first, "Session-Expires") != "600" || headerValue(first, "Min-SE") != "90" {
+			t.Errorf("first INVITE: Session-Expires %q, Min-SE %q; want 600, 90",
+				headerValue(first, "Session-Expires"), headerValue(first, "Min-SE"))
+		}
+		if headerValue(second, "Session-Expires") != "1800" || headerValue(second, "Min-SE") != "1800" {
+			t.Errorf("INVITE after 422: Session-Expires %q, Min-SE %q; want 1800, 1800",
+				headerValue(second, "Session-Expires"), headerValue(second, "Min-SE"))
+		}
+		if headerValue(first, "CSeq") == headerValue(second, "CSeq") || headerValue(first, "Call-ID") != headerValue(second, "Call-ID") {
+			t.Errorf("INVITE after 422 must be a new CSeq in the same Call-ID: %q / %q",
+				headerValue(first, "CSeq"), headerValue(second, "CSeq"))
+		}
+		c := waitCDR(t, s)
+		if c.Result != pbx.ResultAnswered || c.HangupBy != pbx.PartyCaller {
+			t.Errorf("CDR %+v: want answered, hung up by the caller", c)
+		}
+	})
+}
