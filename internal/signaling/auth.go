@@ -29,14 +29,6 @@ func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, aor st
 			hdrs = append(hdrs, sip.NewHeader(chName, v))
 		}
 		s.respond(req, tx, code, reason, hdrs...)
-		if !proxy && tx != nil {
-			// A REGISTER's 401 need not be kept for Timer J (32 s over UDP,
-			// ≈ 5 KiB and a timer each): a retransmission of the request
-			// just gets a fresh challenge. The 200's transaction is kept (a
-			// retransmitted credentialed REGISTER must not reach the
-			// registrar twice); INVITEs' 407s wait for their ACK.
-			tx.Terminate()
-		}
 		return nil, false
 	}
 	var creds auth.Credentials // on the stack: the parser does not allocate
