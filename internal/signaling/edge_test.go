@@ -3,6 +3,7 @@ package signaling
 import (
 	"context"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -58,7 +59,15 @@ func TestNotifyCheckSync(t *testing.T) {
 		Source: phone.LocalAddr().String(), Transport: "udp", CallID: "reg-1234@192.0.2.10"}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	code, err := s.NotifyCheckSync(ctx, b)
+	// Start returns before sipgo serves the UDP socket that requests are
+	// sent from: until it does, sending fails to bind that address.
+	var code int
+	for range 100 {
+		if code, err = s.NotifyCheckSync(ctx, b); err == nil || !strings.Contains(err.Error(), "address already in use") {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	if err != nil || code != 200 {
 		t.Fatalf("NotifyCheckSync = %d, %v; want 200", code, err)
 	}

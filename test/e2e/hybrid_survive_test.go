@@ -42,14 +42,15 @@ func TestHybridSurvivability(t *testing.T) {
 	})
 	long.requireOK(t) // its BYE went through: the call outlived the outage
 
-	// Every CDR the edge made offline, by Call-ID.
+	// Every CDR the edge made offline, by Call-ID (CDRs are written in
+	// batches: the last call's may land a moment after its BYE).
 	offline := map[string]bool{}
-	for _, c := range p.edge.hybridCDRs(t) {
-		offline[c.CallID] = true
-	}
-	if len(offline) < 4 {
-		t.Fatalf("the edge recorded %d CDRs, want at least 4", len(offline))
-	}
+	waitFor(t, 10*time.Second, 100*time.Millisecond, "the edge's 4 offline CDRs", func() (bool, string) {
+		for _, c := range p.edge.hybridCDRs(t) {
+			offline[c.CallID] = true
+		}
+		return len(offline) >= 4, fmt.Sprintf("%d CDRs", len(offline))
+	})
 	if st, _ := p.edge.status(t); st.PendingCDRs < len(offline) {
 		t.Errorf("pending CDRs = %d, want at least %d", st.PendingCDRs, len(offline))
 	}
@@ -65,9 +66,18 @@ func TestHybridSurvivability(t *testing.T) {
 		return st.PendingCDRs == 0, fmt.Sprintf("%d pending", st.PendingCDRs)
 	})
 	seen := map[string]int{}
-	for _, c := range p.cloud.hybridCDRs(t) {
-		seen[c.CallID]++
-	}
+	waitFor(t, 10*time.Second, 100*time.Millisecond, "the offline CDRs in the cloud", func() (bool, string) {
+		clear(seen)
+		for _, c := range p.cloud.hybridCDRs(t) {
+			seen[c.CallID]++
+		}
+		for id := range offline {
+			if seen[id] == 0 {
+				return false, "missing " + id
+			}
+		}
+		return true, ""
+	})
 	for id := range offline {
 		if seen[id] != 1 {
 			t.Errorf("offline CDR %s is in the cloud %d times, want exactly once", id, seen[id])
