@@ -228,19 +228,45 @@ func (c *call) Cancel() {
 
 func (c *call) Ack() {}
 
-func (c *call) Bye() {
-	c.post(func() {
-		if c.ended {
-			return
-		}
-		if !c.answered { // BYE before the 2xx: treat as an abandon
-			c.cancelForks(nil)
-			c.end(pbx.ResultCancelled, 487, pbx.PartyCaller)
-			return
-		}
-		c.byeAsync(c.winner.out.Bye)
-		c.end(pbx.ResultAnswered, 200, pbx.PartyCaller)
-	})
+func (c *call) Bye() { c.post(c.bye) }
+
+// byeWaitMax bounds ByeWait when the call loop is slow to take the event.
+const byeWaitMax = 2 * time.Second
+
+// ByeWait is Bye, returning once the call loop has handled it (the call
+// ended and its CDR recorded) or the call is over, or after byeWaitMax.
+// The SIP adapter answers the caller's BYE after it, so a caller that saw
+// its BYE answered has its CDR even if the process is killed right after
+// (test/robust TestCrash).
+func (c *call) ByeWait() {
+	handled := make(chan struct{})
+	t := time.NewTimer(byeWaitMax)
+	defer t.Stop()
+	select {
+	case c.ev <- func() { defer close(handled); c.bye() }:
+	case <-c.done:
+		return
+	case <-t.C:
+		return
+	}
+	select {
+	case <-handled:
+	case <-c.done: // the loop ended before running it
+	case <-t.C:
+	}
+}
+
+func (c *call) bye() {
+	if c.ended {
+		return
+	}
+	if !c.answered { // BYE before the 2xx: treat as an abandon
+		c.cancelForks(nil)
+		c.end(pbx.ResultCancelled, 487, pbx.PartyCaller)
+		return
+	}
+	c.byeAsync(c.winner.out.Bye)
+	c.end(pbx.ResultAnswered, 200, pbx.PartyCaller)
 }
 
 func (c *call) ReInvite(sdp []byte, reply func(int, []byte)) {

@@ -332,11 +332,18 @@ func (in *inbound) onAck(req *sip.Request) {
 }
 
 func (in *inbound) onBye(req *sip.Request, tx sip.ServerTransaction) {
-	in.s.respond(req, tx, 200, "OK")
 	in.ackOnce.Do(func() { close(in.acked) })
 	in.mu.Lock()
 	ev := in.events
 	in.mu.Unlock()
+	if w, ok := ev.(interface{ ByeWait() }); ok {
+		// Answer once the call has ended and its CDR is recorded: a caller
+		// that saw its BYE answered has its CDR, even after kill -9.
+		w.ByeWait()
+		in.s.respond(req, tx, 200, "OK")
+		return
+	}
+	in.s.respond(req, tx, 200, "OK")
 	if ev != nil {
 		ev.Bye()
 	}
