@@ -80,7 +80,7 @@ func TestCPReload(t *testing.T) {
 		"callingPlan:\n", "logLevel: debug\ncallingPlan:\n")
 	// carrier-x takes carrier-a's place for CA only: US calls go to carrier-b.
 	r.s.log.mark("SIGHUP")
-	if err := r.s.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+	if err := r.s.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 10*time.Second, 50*time.Millisecond, "the reload logged", func() (bool, string) {
@@ -137,7 +137,7 @@ func TestCPReload(t *testing.T) {
 		}
 	}
 	r.s.log.mark("SIGHUP (invalid file)")
-	if err := r.s.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+	if err := r.s.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 10*time.Second, 50*time.Millisecond, "the refusal logged with FILE:LINE", func() (bool, string) {

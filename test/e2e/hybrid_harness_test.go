@@ -8,8 +8,6 @@ package e2e
 import (
 	"bytes"
 	"cmp"
-	crand "crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -22,6 +20,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/switchboard-pbx/switchboard/internal/testkit"
 )
 
 const carolPassword = "s3cret-Carol"
@@ -129,36 +129,8 @@ func startHybridWith(t *testing.T, o hybridSetup) hybridPair {
 // be in the tenant document before it starts).
 func startServerAt(t *testing.T, sip string, extra ...string) *server {
 	t.Helper()
-	bin := needServer(t)
-	dir := t.TempDir()
-	tok := make([]byte, 16)
-	if _, err := crand.Read(tok); err != nil {
-		t.Fatal(err)
-	}
-	s := &server{bin: bin, SIP: sip,
-		HTTP:     net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t))),
-		Data:     filepath.Join(dir, "data"),
-		Token:    hex.EncodeToString(tok),
-		RTPPorts: freeUDPRange(t, 2000),
-		Extra:    extra,
-	}
-	l, err := newProcLog(filepath.Join(dir, "server.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.log = l
-	t.Cleanup(func() {
-		if s.running() {
-			s.stop(t)
-		}
-		if s.log.contains("WARNING: DATA RACE") {
-			t.Error("data race reported by the edge")
-		}
-		if t.Failed() {
-			dumpLines(t, "edge switchboard log", s.log.snapshot(), 400)
-		}
-		s.log.close()
-	})
+	ts := testkit.NewServer(t, needServer(t), testkit.ServerOptions{Dir: t.TempDir(), SIP: sip, RTPPorts: 2000, DumpLines: 400})
+	s := &server{Server: ts, Extra: extra, log: &procLog{ts.Log}}
 	s.start(t)
 	return s
 }

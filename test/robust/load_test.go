@@ -7,21 +7,17 @@ package robust
 
 import (
 	"context"
-	crand "crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/switchboard-pbx/switchboard/internal/testkit"
 )
 
 // prepareServer allocates ports, a data dir and a log for a switchboard
@@ -29,84 +25,20 @@ import (
 // process is stopped when the test ends.
 func prepareServer(t *testing.T) *server {
 	t.Helper()
-	bin := needServer(t)
 	dir := t.TempDir()
-	tok := make([]byte, 16)
-	if _, err := crand.Read(tok); err != nil {
-		t.Fatal(err)
-	}
-	s := &server{
-		bin:      bin,
-		SIP:      net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t))),
-		HTTP:     net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t))),
-		Data:     filepath.Join(dir, "data"),
-		Token:    hex.EncodeToString(tok),
-		RTPPorts: freeUDPRange(t, 2000), // 1000 pairs: at 25 calls/s, 2 pairs a call, each pair quarantined 10 s after release
-	}
-	l, err := newProcLog(filepath.Join(keptDir(t, dir), "server.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.log = l
-	t.Cleanup(func() {
-		if s.cmd != nil {
-			s.stop(t)
-		}
-		s.checkLog(t)
-		if t.Failed() {
-			dumpLines(t, "switchboard log", s.log.snapshot(), 200)
-		}
-		s.log.close()
-	})
-	return s
+	// 2000 ports: 1000 pairs; at 25 calls/s, 2 pairs a call, each pair
+	// quarantined 10 s after release.
+	ts := testkit.NewServer(t, needServer(t), testkit.ServerOptions{Dir: dir, LogDir: keptDir(t, dir),
+		RTPPorts: 2000, FailOn: failOn})
+	return &server{Server: ts, log: &procLog{ts.Log}}
 }
 
 // launch starts the prepared server with extra serve flags and waits for
 // /healthz.
-func (s *server) launch(t *testing.T, extra ...string) {
-	t.Helper()
-	args := []string{"serve", "--sip", s.SIP, "--http", s.HTTP, "--data", s.Data,
-		"--admin-token", s.Token, "--rtp-ports", s.RTPPorts}
-	args = append(args, extra...)
-	s.log.mark("switchboard " + strings.Join(args, " "))
-	cmd := exec.Command(s.bin, args...)
-	cmd.Stdout, cmd.Stderr = s.log, s.log
-	cmd.Env = append(os.Environ(), "GOTRACEBACK=all")
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start switchboard: %v", err)
-	}
-	done := make(chan struct{})
-	s.cmd, s.done = cmd, done
-	go func() {
-		s.err = cmd.Wait()
-		close(done)
-	}()
-	client := &http.Client{Timeout: 2 * time.Second}
-	waitFor(t, 30*time.Second, 50*time.Millisecond, "switchboard /healthz", func() (bool, string) {
-		if !s.running() {
-			t.Fatalf("switchboard exited during start-up: %v", s.err)
-		}
-		resp, err := client.Get("http://" + s.HTTP + "/healthz")
-		if err != nil {
-			return false, err.Error()
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		_ = resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, resp.Status
-	})
-}
+func (s *server) launch(t *testing.T, extra ...string) { t.Helper(); s.Start(t, extra...) }
 
 // crash kills the server with SIGKILL and waits for it to be gone.
-func (s *server) crash(t *testing.T) {
-	t.Helper()
-	s.log.mark("SIGKILL")
-	_ = s.cmd.Process.Signal(syscall.SIGKILL)
-	select {
-	case <-s.done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("switchboard still running 10s after SIGKILL")
-	}
-}
+func (s *server) crash(t *testing.T) { t.Helper(); s.Kill(t) }
 
 // waitIdle polls /metrics until no dialog and no media port is left.
 func (s *server) waitIdle(t *testing.T, timeout time.Duration) {
