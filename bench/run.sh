@@ -564,7 +564,10 @@ sb_metric() { # sb_metric NAME: sum of every series of NAME
 	curl -fsS -m 5 -H "Authorization: Bearer $SB_TOKEN" "http://$LOOP:$SB_HTTP_PORT/metrics" |
 		awk -v n="$1" '$1 == n || index($1, n "{") == 1 { s += $NF } END { printf "%.0f\n", s }'
 }
-sb_heap() { sb_metric go_memstats_heap_inuse_bytes; }
+sb_heap() { # Go heap in use right after a forced GC (the heap profile request runs one): live memory
+	sb_pprof "sb-heap-calls-$SECONDS.pprof" 'heap?gc=1'
+	sb_metric go_memstats_heap_inuse_bytes
+}
 sb_ports_rest() { sleep "$SB_PORT_WAIT"; }
 sb_pprof() { # sb_pprof FILE QUERY: save a Go profile (/debug/pprof/QUERY, admin token); quiet if the binary has none
 	local t=60
@@ -746,7 +749,7 @@ ch=$(half_rate switchboard kamailio call)
 	row "CPU-µs per call (at ${cr:-?}/s)" "$(g "switchboard.call.cpu.$cr")" "$(g "kamailio.call.cpu.$cr")" "$(ratio "$(g "switchboard.call.cpu.$cr")" "$(g "kamailio.call.cpu.$cr")")"
 	row "INVITE→200 p50 / p99 ms (at ${ch:-?}/s)" "$(g "switchboard.call.p50.$ch") / $(g "switchboard.call.p99.$ch")" "$(g "kamailio.call.p50.$ch") / $(g "kamailio.call.p99.$ch")" "-"
 	row "memory KiB per active call: PSS ($RSS_CALLS calls)" "$(g switchboard.rsscall)" "$(g kamailio.rsscall)" "$(ratio "$(g switchboard.rsscall)" "$(g kamailio.rsscall)")"
-	row "  allocated: Go heap in use / Kamailio shm" "$(g switchboard.alloccall)" "$(g kamailio.alloccall)" "$(ratio "$(g switchboard.alloccall)" "$(g kamailio.alloccall)")"
+	row "  allocated: Go heap after a forced GC / Kamailio shm" "$(g switchboard.alloccall)" "$(g kamailio.alloccall)" "$(ratio "$(g switchboard.alloccall)" "$(g kamailio.alloccall)")"
 	rtcell=$(g rtpengine.relay.pps)
 	row "relay: packets/s forwarded ($RELAY_CALLS G.711 calls)" "$(g switchboard.relay.pps)" "${rtcell:-n/a (no rtpengine)}" "$(ratio "$(g switchboard.relay.pps)" "$rtcell")"
 	row "relay: CPU-µs per packet [Kamailio col: rtpengine]" "$(g switchboard.relay.cpu)" "$(g rtpengine.relay.cpu)" "$(ratio "$(g switchboard.relay.cpu)" "$(g rtpengine.relay.cpu)")"
