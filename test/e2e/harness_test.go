@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"os"
 	"path/filepath"
@@ -109,19 +108,6 @@ func (s *server) metric(t *testing.T, name string, want map[string]string) float
 
 // ------------------------------------------------------------ file helpers
 
-// scenario is the absolute path of a scenario file in scenarios/.
-func scenario(t *testing.T, name string) string {
-	t.Helper()
-	p, err := filepath.Abs(filepath.Join("scenarios", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(p); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 // silencePCMU writes d of PCMU silence (0xFF, 8000 bytes a second) for
 // SIPp's rtp_stream and returns its path. The path goes into a
 // comma-separated SIPp argument, so it is not under t.TempDir (subtest
@@ -144,17 +130,4 @@ func silencePCMU(t *testing.T, d time.Duration) string {
 }
 
 // readLines reads a file's lines; a missing file has none.
-func readLines(path string) []string {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	var out []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
-	for sc.Scan() {
-		out = append(out, sc.Text())
-	}
-	return out
-}
+func readLines(path string) []string { return testkit.ReadLines(path) }

@@ -81,7 +81,7 @@ func TestBruteForceBan(t *testing.T) {
 
 	// bob, from another address, still registers.
 	p := startSipp(t, sippOpts{
-		Name: "bob-elsewhere", Scenario: "register.xml", Remote: s.SIP, LocalIP: "127.0.0.2",
+		Name: "bob-elsewhere", Scenario: "register.xml", Remote: s.SIP, IP: "127.0.0.2",
 		CSV:     []string{strings.Join([]string{"bob", domain, authField("bob", bobPassword)}, ";")},
 		AuthURI: domain, Timeout: 20 * time.Second,
 	})

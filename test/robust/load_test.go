@@ -6,11 +6,9 @@ package robust
 // SIPp's statistics file.
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -72,25 +70,9 @@ func (s *server) cdrs(t *testing.T, limit int) []robustCDR {
 	return cs
 }
 
-// loadOpts is one bounded SIPp load run.
-type loadOpts struct {
-	Name     string
-	Scenario string // file in ../e2e/scenarios
-	OOC      string // out-of-call scenario
-	Remote   string
-	LocalIP  string // -i; default 127.0.0.1
-	CSV      []string
-	Calls    int // -m
-	Rate     int // -r calls per second
-	Limit    int // -l concurrent calls
-	PauseMS  int // -d
-	AuthURI  string
-	Keys     [][2]string
-	RTPEcho  bool
-	Lost     int // -lost percent
-	Timeout  time.Duration
-	Recv     time.Duration // -recv_timeout
-}
+// loadOpts is one bounded SIPp load run (kept under SWITCHBOARD_ROBUST_KEEP,
+// statistics in stat.csv, no message trace unless Lost).
+type loadOpts = testkit.SippOpts
 
 // load is a running SIPp load.
 type load struct {
@@ -100,93 +82,9 @@ type load struct {
 
 func startLoad(t *testing.T, o loadOpts) *load {
 	t.Helper()
-	bin := needTool(t, "sip-tester", "sipp")
-	if o.Calls <= 0 || o.Timeout <= 0 {
-		t.Fatal("a load needs a call count and a timeout")
-	}
-	dir := filepath.Join(keptDir(t, t.TempDir()), o.Name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	ip := o.LocalIP
-	if ip == "" {
-		ip = "127.0.0.1"
-	}
-	l := &load{sippProc: &sippProc{name: o.Name, dir: dir, done: make(chan struct{})},
-		stat: filepath.Join(dir, "stat.csv")}
-	args := []string{"-sf", scenario(t, o.Scenario)}
-	if o.OOC != "" {
-		args = append(args, "-oocsf", scenario(t, o.OOC))
-	}
-	args = append(args, "-i", ip, "-mi", ip, "-m", strconv.Itoa(o.Calls))
-	if o.Rate > 0 {
-		args = append(args, "-r", strconv.Itoa(o.Rate), "-rp", "1000")
-	}
-	if o.Limit > 0 {
-		args = append(args, "-l", strconv.Itoa(o.Limit))
-	}
-	if o.PauseMS > 0 {
-		args = append(args, "-d", strconv.Itoa(o.PauseMS))
-	}
-	if o.AuthURI != "" {
-		args = append(args, "-auth_uri", o.AuthURI)
-	}
-	if len(o.CSV) > 0 {
-		csv := filepath.Join(dir, "inject.csv")
-		if err := os.WriteFile(csv, []byte("SEQUENTIAL\n"+strings.Join(o.CSV, "\n")+"\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		args = append(args, "-inf", csv)
-	}
-	for _, kv := range o.Keys {
-		args = append(args, "-key", kv[0], kv[1])
-	}
-	if o.RTPEcho {
-		args = append(args, "-rtp_echo")
-	}
-	if o.Lost > 0 {
-		// Under loss every failure needs its history: trace the messages
-		// (and the ones SIPp dropped on purpose).
-		args = append(args, "-lost", strconv.Itoa(o.Lost),
-			"-trace_msg", "-message_file", filepath.Join(dir, "messages.log"))
-	}
-	if o.Recv > 0 {
-		args = append(args, "-recv_timeout", strconv.Itoa(int(o.Recv/time.Millisecond)))
-	}
-	args = append(args,
-		"-timeout", fmt.Sprintf("%ds", int(o.Timeout/time.Second)),
-		"-trace_err", "-error_file", filepath.Join(dir, "errors.log"),
-		"-trace_logs", "-log_file", filepath.Join(dir, "log.log"),
-		"-trace_stat", "-stf", l.stat, "-fd", "1",
-		"-nostdin", o.Remote)
-	out, err := newProcLog(filepath.Join(dir, "stdout.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	l.out = out
-	ctx, cancel := context.WithTimeout(context.Background(), o.Timeout+30*time.Second)
-	l.cancel = cancel
-	l.cmd = exec.CommandContext(ctx, bin, args...)
-	l.cmd.Dir = dir
-	l.cmd.Stdout, l.cmd.Stderr = out, out
-	if err := l.cmd.Start(); err != nil {
-		cancel()
-		t.Fatalf("start sipp %s: %v", o.Name, err)
-	}
-	go func() {
-		l.err = l.cmd.Wait()
-		close(l.done)
-	}()
-	t.Cleanup(func() {
-		l.stop(t)
-		if t.Failed() {
-			dumpLines(t, "sipp "+l.name+" errors", readLines(filepath.Join(dir, "errors.log")), 40)
-			dumpLines(t, "sipp "+l.name+" stdout", l.out.snapshot(), 20)
-		}
-		l.out.close()
-		l.cancel()
-	})
-	return l
+	o.Dir, o.Stats, o.NoMsgTrace, o.TimeoutEnds = keptDir(t, t.TempDir()), true, true, true
+	p := startSipp(t, o)
+	return &load{sippProc: p, stat: filepath.Join(p.dir, "stat.csv")}
 }
 
 // keptDir is where a test's server log and SIPp traces go: dir, or with
@@ -236,7 +134,7 @@ func (l *load) counts(t *testing.T) (ok, failed int) {
 // its counts.
 func (l *load) wait(t *testing.T) (ok, failed int) {
 	t.Helper()
-	<-l.done
+	l.Wait()
 	return l.counts(t)
 }
 
@@ -262,7 +160,7 @@ func aliceCalls(t *testing.T, s *server, name string, calls, rate, lost int, tim
 		CSV:   []string{strings.Join([]string{"alice", domain, authField("alice", alicePassword), "1002"}, ";")},
 		Calls: calls, Rate: rate, Limit: 50, PauseMS: 200, AuthURI: "1002@" + domain,
 		Keys: [][2]string{{"rtp_stream", silencePCMU(t, 100*time.Millisecond) + ",1,0"}},
-		Lost: lost, Timeout: timeout, Recv: 15 * time.Second,
+		Lost: lost, Timeout: timeout, RecvTimeout: 15 * time.Second,
 	})
 }
 
