@@ -43,9 +43,7 @@ type Server struct {
 	Bin, SIP, HTTP, Data, Token, RTPPorts string
 	Log                                   *ProcLog
 
-	cmd    *exec.Cmd
-	done   chan struct{}
-	err    error // of cmd.Wait, valid once done is closed
+	proc
 	starts int
 }
 
@@ -109,15 +107,9 @@ func (s *Server) Start(t testing.TB, extra ...string) {
 	cmd := exec.Command(s.Bin, args...)
 	cmd.Stdout, cmd.Stderr = s.Log, s.Log
 	cmd.Env = append(os.Environ(), "GOTRACEBACK=all")
-	if err := cmd.Start(); err != nil {
+	if err := s.run(cmd); err != nil {
 		t.Fatalf("start switchboard: %v", err)
 	}
-	done := make(chan struct{})
-	s.cmd, s.done = cmd, done
-	go func() {
-		s.err = cmd.Wait()
-		close(done)
-	}()
 	client := &http.Client{Timeout: 2 * time.Second}
 	WaitFor(t, 30*time.Second, 50*time.Millisecond, "switchboard /healthz", func() (bool, string) {
 		if !s.Running() {
@@ -131,27 +123,6 @@ func (s *Server) Start(t testing.TB, extra ...string) {
 		_ = resp.Body.Close()
 		return resp.StatusCode == http.StatusOK, resp.Status
 	})
-}
-
-// Running says whether the process is up.
-func (s *Server) Running() bool {
-	if s.done == nil {
-		return false
-	}
-	select {
-	case <-s.done:
-		return false
-	default:
-		return true
-	}
-}
-
-// Err is how the process ended (nil while it runs or after a clean exit).
-func (s *Server) Err() error {
-	if s.Running() {
-		return nil
-	}
-	return s.err
 }
 
 // Signal sends sig to the running process (SIGHUP: reload).
@@ -170,12 +141,7 @@ func (s *Server) Stop(t testing.TB) {
 		return
 	}
 	s.Log.Mark("SIGTERM")
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(20 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.done
+	if !s.terminate(20 * time.Second) {
 		t.Errorf("switchboard did not exit within 20s of SIGTERM; killed")
 		return
 	}

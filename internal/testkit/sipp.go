@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -49,10 +48,8 @@ type Sipp struct {
 	Name, Dir string
 	Out       *ProcLog // stdout and stderr
 
-	cmd    *exec.Cmd
+	proc
 	cancel context.CancelFunc
-	done   chan struct{}
-	err    error // of cmd.Wait, valid once done is closed
 }
 
 // StartSipp starts SIPp (bin) with o. It is stopped, and its traces dumped
@@ -72,7 +69,7 @@ func StartSipp(t testing.TB, bin string, o SippOpts) *Sipp {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	p := &Sipp{Name: o.Name, Dir: dir, done: make(chan struct{})}
+	p := &Sipp{Name: o.Name, Dir: dir}
 	scenario := func(name string) string {
 		sd := o.ScenarioDir
 		if sd == "" {
@@ -157,18 +154,14 @@ func StartSipp(t testing.TB, bin string, o SippOpts) *Sipp {
 	// Backstop in case SIPp's own -timeout does not fire.
 	ctx, cancel := context.WithTimeout(context.Background(), o.Timeout+30*time.Second)
 	p.cancel = cancel
-	p.cmd = exec.CommandContext(ctx, bin, args...)
-	p.cmd.Dir = dir
-	p.cmd.Stdout, p.cmd.Stderr = out, out
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Dir = dir
+	cmd.Stdout, cmd.Stderr = out, out
 	out.Mark("sipp " + strings.Join(args, " "))
-	if err := p.cmd.Start(); err != nil {
+	if err := p.run(cmd); err != nil {
 		cancel()
 		t.Fatalf("start sipp %s: %v", o.Name, err)
 	}
-	go func() {
-		p.err = p.cmd.Wait()
-		close(p.done)
-	}()
 	t.Cleanup(func() {
 		p.Stop(t)
 		if t.Failed() {
@@ -186,24 +179,6 @@ func (p *Sipp) Wait() int {
 	return p.ExitCode()
 }
 
-// Err is how the process ended (valid once it has).
-func (p *Sipp) Err() error {
-	if p.Running() {
-		return nil
-	}
-	return p.err
-}
-
-// Running says whether the process is still up.
-func (p *Sipp) Running() bool {
-	select {
-	case <-p.done:
-		return false
-	default:
-		return true
-	}
-}
-
 // ExitCode is SIPp's exit status: 0 when every call succeeded, 1 when some
 // failed, 255 on a fatal error, -1 while running or when killed.
 func (p *Sipp) ExitCode() int {
@@ -217,15 +192,7 @@ func (p *Sipp) ExitCode() int {
 // and kills it if it does not exit.
 func (p *Sipp) Stop(t testing.TB) {
 	t.Helper()
-	if !p.Running() {
-		return
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
+	if !p.terminate(10 * time.Second) {
 		t.Errorf("sipp %s ignored SIGTERM; killed", p.Name)
 	}
 }

@@ -248,26 +248,13 @@ func sbcCall(t *testing.T, s *server, name, ip, called, calling string, expect i
 }
 
 // sbcPort returns a port free for UDP and TCP on ip (an SBC's address),
-// from the kernel's ephemeral choice on that address.
+// from testkit's reserved band below the kernel's ephemeral range: an
+// SBC restarted on the same port must not find it taken by an outgoing
+// socket of a parallel test (bound on the wildcard) in the meantime.
 func sbcPort(t *testing.T, ip string) int {
 	t.Helper()
 	needLoopbackAlias(t, ip)
-	for range 100 {
-		l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
-		if err != nil {
-			t.Fatalf("free port on %s: %v", ip, err)
-		}
-		p := l.Addr().(*net.TCPAddr).Port
-		u, err := net.ListenPacket("udp", net.JoinHostPort(ip, strconv.Itoa(p)))
-		_ = l.Close()
-		if err != nil {
-			continue
-		}
-		_ = u.Close()
-		return p
-	}
-	t.Fatalf("no port free for both UDP and TCP on %s", ip)
-	return 0
+	return freePort(t)
 }
 
 // closedPort returns a port on ip where nothing listens (UDP and TCP).
