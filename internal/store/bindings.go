@@ -76,7 +76,9 @@ func NewBindingWriter(st BindingBatcher, every time.Duration, log *slog.Logger) 
 	}
 	w := &BindingWriter{st: st, every: every, log: log, pending: map[BindingKey]bindingChange{},
 		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
-	go w.loop()
+	go flushLoop(every, w.kick, w.stop, w.done, w.Flush, func(err error) {
+		w.log.Error("store: write bindings (retried with the next batch)", "pending", w.Pending(), "err", err)
+	})
 	return w
 }
 
@@ -158,25 +160,6 @@ func (w *BindingWriter) Flush(ctx context.Context) error {
 		w.mu.Unlock()
 	}
 	return err
-}
-
-func (w *BindingWriter) loop() {
-	defer close(w.done)
-	t := time.NewTicker(w.every)
-	defer t.Stop()
-	for {
-		select {
-		case <-w.stop:
-			return
-		case <-t.C:
-		case <-w.kick:
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		if err := w.Flush(ctx); err != nil {
-			w.log.Error("store: write bindings (retried with the next batch)", "pending", w.Pending(), "err", err)
-		}
-		cancel()
-	}
 }
 
 // Close stops the writer after writing what is pending; later changes are

@@ -81,7 +81,9 @@ func OpenCDRWriter(ctx context.Context, st CDRBatcher, dir string, every time.Du
 	if err := w.rotate(); err != nil {
 		return nil, err
 	}
-	go w.loop()
+	go flushLoop(every, nil, w.stop, w.done, w.Flush, func(err error) {
+		w.log.Error("store: insert cdrs (retried with the next batch)", "pending", w.Pending(), "err", err)
+	})
 	return w, nil
 }
 
@@ -258,24 +260,6 @@ func readJournal(path string) ([]pbx.CDR, error) {
 		}
 	}
 	return out, nil
-}
-
-func (w *CDRWriter) loop() {
-	defer close(w.done)
-	t := time.NewTicker(w.every)
-	defer t.Stop()
-	for {
-		select {
-		case <-w.stop:
-			return
-		case <-t.C:
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		if err := w.Flush(ctx); err != nil {
-			w.log.Error("store: insert cdrs (retried with the next batch)", "pending", w.Pending(), "err", err)
-		}
-		cancel()
-	}
 }
 
 // Close stops the writer after storing what is queued and removes the
