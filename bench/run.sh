@@ -40,9 +40,9 @@ QUIET_MAX=${QUIET_MAX:-$([[ $QUICK == 1 ]] && echo 5 || echo 60)} # ...for at mo
 MEM_SETTLE=${MEM_SETTLE:-$([[ $QUICK == 1 ]] && echo 5 || echo 33)} # s before a memory baseline/reading (UDP transactions end after 32 s)
 SB_PORT_WAIT=${SB_PORT_WAIT:-11}        # seconds after a Switchboard call step: relay ports rest 10 s
 PHASES=${PHASES:-sipp kamailio switchboard rtpengine}
-CALL_PROFILE=${CALL_PROFILE:-user}      # user | dr (Direct Routing: needs DR_TENANT_YAML and DR_TARGET)
-DR_TENANT_YAML=${DR_TENANT_YAML:-}      # extra tenant document with dial plan + voice route to the SBC
-DR_TARGET=${DR_TARGET:-}                # national number dialled in the dr profile
+CALL_PROFILE=${CALL_PROFILE:-dr}        # dr: user → SBC via Direct Routing (issue 8) | user: user → user
+DR_TENANT_YAML=${DR_TENANT_YAML:-}      # dr: tenant document with dial plan + voice route to the SBC (default: generated)
+DR_TARGET=${DR_TARGET:-4255551234}      # dr: national number dialled (US; the Global dial plan makes it E.164)
 KAM_CALL_AUTH=${KAM_CALL_AUTH:-0}       # 1: Kamailio also challenges INVITEs (407), like Switchboard
 KAM_CHILDREN=${KAM_CHILDREN:-4}
 KAM_SHM_MB=${KAM_SHM_MB:-256}
@@ -82,10 +82,13 @@ if ((${#missing[@]})); then
 	printf '  %s\n' "${missing[@]}" >&2
 	exit 2
 fi
-if [[ $CALL_PROFILE == dr && ( -z $DR_TENANT_YAML || -z $DR_TARGET ) ]]; then
-	echo "bench: CALL_PROFILE=dr needs DR_TENANT_YAML (dial plan + voice route to 127.0.0.1:$UAS_PORT) and DR_TARGET" >&2
+case $CALL_PROFILE in
+dr | user) ;;
+*)
+	echo "bench: CALL_PROFILE=$CALL_PROFILE: want dr or user" >&2
 	exit 2
-fi
+	;;
+esac
 CLK_TCK=$(getconf CLK_TCK)
 mkdir -p "$OUT"
 echo "bench: results in $OUT"
@@ -234,7 +237,7 @@ start_uas() { # start_uas NAME [REGISTER_AT] [extra sipp args]: the callee, boun
 # ------------------------------------------------------------ test data
 DATA=$OUT/data
 mkdir -p "$DATA/tenants" "$DATA/kamdb"
-awk -v n="$USERS" -v per="$USERS_PER_TENANT" -v data="$DATA" -v cu="$CALLEE_USER" -v ce="$CALLEE_EXT" 'BEGIN {
+awk -v n="$USERS" -v per="$USERS_PER_TENANT" -v data="$DATA" -v cu="$CALLEE_USER" -v ce="$CALLEE_EXT" -v dr="$([[ $CALL_PROFILE == dr ]] && echo 1)" 'BEGIN {
 	csv = data "/users.csv"; callers = data "/callers.csv"; kam = data "/kamdb/users"
 	print "SEQUENTIAL" > csv
 	print "SEQUENTIAL" > callers
@@ -252,6 +255,7 @@ awk -v n="$USERS" -v per="$USERS_PER_TENANT" -v data="$DATA" -v cu="$CALLEE_USER
 			if (t == 1) printf "  - sipAddress: %s@%s\n    password: \"pw-callee-bench\"\n    extension: \"%s\"\n    displayName: Bench callee\n", cu, dom, ce > y
 		}
 		printf "  - sipAddress: %s@%s\n    password: \"%s\"\n    extension: \"1%05d\"\n    displayName: U%05d\n", u, dom, pw, i, i > y
+		if (t == 1 && dr) printf "    enterpriseVoiceEnabled: true\n    usageLocation: US\n    lineUri: \"+1425%07d\"\n", i > y
 	}
 	printf "%d:%s:0:0:%s:0\n", n + 1, cu, "pw-callee-bench" > kam
 }'
@@ -260,7 +264,34 @@ DOMAIN1=bench1.example.com
 printf 'SEQUENTIAL\n%s;%s;[authentication username=%s password=pw-callee-bench]\n' \
 	"$CALLEE_USER" "$DOMAIN1" "$CALLEE_USER" >"$DATA/callee.csv"
 CALL_TARGET=$CALLEE_EXT
-[[ $CALL_PROFILE == dr ]] && CALL_TARGET=$DR_TARGET
+# dr: the callers' tenant gets a Global dial plan (10 digits → +1), a voice
+# route for +1 numbers to the SBC (the SIPp UAS on $UAS_PORT, no OPTIONS),
+# media bypassed; the relay run applies the same with the media anchored.
+dr_doc() { # mediaBypass
+	cat <<DOC
+tenant: bench1
+pstnUsages: [US]
+dialPlans:
+  - name: Global
+    normalizationRules:
+      - {name: us-national, pattern: '^(\d{10})$', translation: '+1\$1'}
+pstnGateways:
+  - {fqdn: sbc.$DOMAIN1, address: $LOOP, sipSignalingPort: $UAS_PORT, transport: udp, enabled: true,
+     sendSipOptions: false, mediaBypass: $1}
+voiceRoutes:
+  - {name: us, numberPattern: '^\+1\d{10}$', priority: 1, onlinePstnGatewayList: [sbc.$DOMAIN1], onlinePstnUsages: [US]}
+voiceRoutingPolicies:
+  - {name: Global, onlinePstnUsages: [US]}
+DOC
+}
+if [[ $CALL_PROFILE == dr ]]; then
+	CALL_TARGET=$DR_TARGET
+	if [[ -z $DR_TENANT_YAML ]]; then
+		DR_TENANT_YAML=$DATA/dr-bypass.yaml
+		dr_doc true >"$DR_TENANT_YAML"
+		dr_doc false >"$DATA/dr-anchored.yaml"
+	fi
+fi
 sed -i "s/@TARGET@/$CALL_TARGET/" "$DATA/callers.csv"
 head -c 8000 /dev/zero | tr '\0' '\377' >"$DATA/silence.pcmu" # 1 s of PCMU silence, looped
 
@@ -615,7 +646,7 @@ phase_switchboard() {
 	note "Switchboard $("$bin" version 2>/dev/null | head -1): log level $SB_LOG_LEVEL, rtp ports $SB_RTP_PORTS"
 	start_bg "$OUT/switchboard.log" timeout -k 10 "$MAX_RUNTIME" "$bin" serve --sip "$LOOP:$SB_PORT" \
 		--http "$LOOP:$SB_HTTP_PORT" --data "$OUT/sb-data" --admin-token "$SB_TOKEN" --rtp-ports "$SB_RTP_PORTS" \
-		--log-level "$SB_LOG_LEVEL"
+		--log-level "$SB_LOG_LEVEL" --max-user-pstn-calls 0 --intl-calls-per-hour 0
 	local wrap=$LAST_PID pid i
 	pid=$(child_of "$wrap") || { echo "bench: switchboard did not start (see $OUT/switchboard.log)" >&2; return 1; }
 	for ((i = 0; i < 300; i++)); do
@@ -671,7 +702,14 @@ phase_switchboard() {
 	sb_ports_rest
 	stop_pid "$uas"
 
-	# Relay: concurrent G.711 calls, RTP streamed by the caller and echoed by the callee.
+	# Relay: concurrent G.711 calls, RTP streamed by the caller and echoed by
+	# the callee; in the dr profile the same route with the media anchored.
+	if [[ $CALL_PROFILE == dr && -f $DATA/dr-anchored.yaml ]]; then
+		"$bin" apply -f "$DATA/dr-anchored.yaml" --server "http://$LOOP:$SB_HTTP_PORT" --token "$SB_TOKEN" >>"$OUT/apply.log" 2>&1 || {
+			echo "bench: apply $DATA/dr-anchored.yaml failed (see $OUT/apply.log)" >&2
+			return 1
+		}
+	fi
 	start_uas sb-uas-rtp "$callee_reg" -rtp_echo
 	relay_run switchboard "$REMOTE" "sb_metric switchboard_media_packets_total" "$pid"
 	stop_pid "$UAS_WRAP"
@@ -728,7 +766,7 @@ maxcell() { # maxcell SYS KIND: the max, marked when the harness capped it
 	echo "$v"
 }
 SBL="Switchboard"
-[[ $CALL_PROFILE == user ]] && CALLS_LABEL="calls/s, 0 failures [SB: user→user (DR not yet landed)]" || CALLS_LABEL="calls/s, 0 failures [SB: user→SBC via DR]"
+[[ $CALL_PROFILE == user ]] && CALLS_LABEL="calls/s, 0 failures [SB: user→user]" || CALLS_LABEL="calls/s, 0 failures [SB: user→SBC via DR, media bypass]"
 rr=$(common_rate switchboard kamailio reg)
 rh=$(half_rate switchboard kamailio reg)
 cr=$(common_rate switchboard kamailio call)
