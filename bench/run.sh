@@ -43,6 +43,7 @@ PHASES=${PHASES:-sipp kamailio switchboard rtpengine}
 CALL_PROFILE=${CALL_PROFILE:-dr}        # dr: user → SBC via Direct Routing (issue 8) | user: user → user
 DR_TENANT_YAML=${DR_TENANT_YAML:-}      # dr: tenant document with dial plan + voice route to the SBC (default: generated)
 DR_TARGET=${DR_TARGET:-4255551234}      # dr: national number dialled (US; the Global dial plan makes it E.164)
+SBC_IP=${SBC_IP:-127.0.0.2}             # dr: the SBC's own loopback address (gateways are recognised by source address)
 KAM_CALL_AUTH=${KAM_CALL_AUTH:-0}       # 1: Kamailio also challenges INVITEs (407), like Switchboard
 KAM_CHILDREN=${KAM_CHILDREN:-4}
 KAM_SHM_MB=${KAM_SHM_MB:-256}
@@ -207,10 +208,10 @@ start_uas() { # start_uas NAME [REGISTER_AT] [extra sipp args]: the callee, boun
 	# With REGISTER_AT (host:port of Switchboard) the callee first registers
 	# its own socket (callee.xml) and answers out of call (-oocsf uas.xml);
 	# otherwise it is a plain UAS. Either way uas.xml answers every INVITE.
-	local name=$1 reg=${2:-} i
+	local name=$1 reg=${2:-} i ip=${UAS_IP:-$LOOP}
 	shift $(($# >= 2 ? 2 : 1))
 	mkdir -p "$OUT/$name"
-	local common=(-i "$LOOP" -p "$UAS_PORT" -mi "$LOOP" -mp "$UAS_MEDIA_PORT" -timeout "${MAX_RUNTIME}s" -nostdin
+	local common=(-i "$ip" -p "$UAS_PORT" -mi "$ip" -mp "$UAS_MEDIA_PORT" -timeout "${MAX_RUNTIME}s" -nostdin
 		-buff_size "$SOCKBUF" -trace_err -error_file "$OUT/$name/errors.log")
 	if [[ -n $reg ]]; then
 		start_bg "$OUT/$name/sipp.out" timeout -k 5 "$MAX_RUNTIME" "$SIPP" -sf "$SC/callee.xml" -oocsf "$SC/uas.xml" \
@@ -265,7 +266,7 @@ printf 'SEQUENTIAL\n%s;%s;[authentication username=%s password=pw-callee-bench]\
 	"$CALLEE_USER" "$DOMAIN1" "$CALLEE_USER" >"$DATA/callee.csv"
 CALL_TARGET=$CALLEE_EXT
 # dr: the callers' tenant gets a Global dial plan (10 digits → +1), a voice
-# route for +1 numbers to the SBC (the SIPp UAS on $UAS_PORT, no OPTIONS),
+# route for +1 numbers to the SBC (the SIPp UAS on $SBC_IP:$UAS_PORT, no OPTIONS),
 # media bypassed; the relay run applies the same with the media anchored.
 dr_doc() { # mediaBypass
 	cat <<DOC
@@ -276,7 +277,7 @@ dialPlans:
     normalizationRules:
       - {name: us-national, pattern: '^(\d{10})$', translation: '+1\$1'}
 pstnGateways:
-  - {fqdn: sbc.$DOMAIN1, address: $LOOP, sipSignalingPort: $UAS_PORT, transport: udp, enabled: true,
+  - {fqdn: sbc.$DOMAIN1, address: $SBC_IP, sipSignalingPort: $UAS_PORT, transport: udp, enabled: true,
      sendSipOptions: false, mediaBypass: $1}
 voiceRoutes:
   - {name: us, numberPattern: '^\+1\d{10}$', priority: 1, onlinePstnGatewayList: [sbc.$DOMAIN1], onlinePstnUsages: [US]}
@@ -688,9 +689,10 @@ phase_switchboard() {
 	perf_stop
 
 	# The callee registers itself in the user profile; in the dr profile it is
-	# the SBC the voice route points at (127.0.0.1:$UAS_PORT), unregistered.
-	local callee_reg=$REMOTE
-	[[ $CALL_PROFILE == dr ]] && callee_reg=
+	# the SBC the voice route points at ($SBC_IP:$UAS_PORT), unregistered, on
+	# its own address: phones on 127.0.0.1 must not look like the gateway.
+	local callee_reg=$REMOTE UAS_IP=$LOOP
+	[[ $CALL_PROFILE == dr ]] && callee_reg= UAS_IP=$SBC_IP
 	start_uas sb-uas "$callee_reg"
 	local uas=$UAS_WRAP
 	call_args
