@@ -131,7 +131,7 @@ func cpCarrier(t *testing.T, name, ip string, port int, scen string) *sippProc {
 	p := startSipp(t, sippOpts{Name: name, Scenario: scen, IP: ip, Port: port, Calls: 10000, Timeout: 5 * time.Minute})
 	waitFor(t, 10*time.Second, 20*time.Millisecond, name+" listening on "+ip, func() (bool, string) {
 		if !p.running() {
-			t.Fatalf("sipp %s exited at start: %s", name, strings.Join(p.out.snapshot(), " | "))
+			t.Fatalf("sipp %s exited at start: %s", name, strings.Join(p.Out.Snapshot(), " | "))
 		}
 		c, err := net.ListenPacket("udp", net.JoinHostPort(ip, strconv.Itoa(port)))
 		if err == nil {
@@ -157,7 +157,7 @@ func cpInvites(p *sippProc) []string {
 // cpStatusLines are the status lines of the responses p received.
 func cpStatusLines(p *sippProc) []string {
 	var out []string
-	for _, l := range readLines(filepath.Join(p.dir, "messages.log")) {
+	for _, l := range readLines(filepath.Join(p.Dir, "messages.log")) {
 		if l = strings.TrimSpace(l); strings.HasPrefix(l, "SIP/2.0 ") {
 			out = append(out, l)
 		}

@@ -79,15 +79,15 @@ func TestCPReload(t *testing.T) {
 		`perMinute: 0.023`, `perMinute: 0.05`,
 		"callingPlan:\n", "logLevel: debug\ncallingPlan:\n")
 	// carrier-x takes carrier-a's place for CA only: US calls go to carrier-b.
-	r.s.log.mark("SIGHUP")
+	r.s.Log.Mark("SIGHUP")
 	if err := r.s.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 10*time.Second, 50*time.Millisecond, "the reload logged", func() (bool, string) {
-		return r.s.log.contains("configuration reloaded"), "not yet"
+		return r.s.Log.Contains("configuration reloaded"), "not yet"
 	})
 	for _, want := range []string{"carrier carrier-x added", "carrier carrier-a removed", "rate +44: 0.023 → 0.05", "logLevel"} {
-		if !r.s.log.contains(want) {
+		if !r.s.Log.Contains(want) {
 			t.Errorf("the reload log does not mention %q", want)
 		}
 	}
@@ -136,12 +136,12 @@ func TestCPReload(t *testing.T) {
 			t.Errorf("reload error lacks %q:\n%v", w, err)
 		}
 	}
-	r.s.log.mark("SIGHUP (invalid file)")
+	r.s.Log.Mark("SIGHUP (invalid file)")
 	if err := r.s.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 10*time.Second, 50*time.Millisecond, "the refusal logged with FILE:LINE", func() (bool, string) {
-		return len(r.s.log.grep(wantLines[1], false)) > 0, "not yet"
+		return len(r.s.Log.Grep(wantLines[1], false)) > 0, "not yet"
 	})
 	cpDial(t, r.s, gbNumber, cpScaled(30*time.Second), 0) // still the rate of the last valid file
 	waitFor(t, 10*time.Second, 100*time.Millisecond, "another minute at 0.05", func() (bool, string) {

@@ -121,7 +121,7 @@ func startSBC(t *testing.T, name, ip string, port int, scen string, o sippOpts) 
 	p := startSipp(t, o)
 	waitFor(t, 10*time.Second, 20*time.Millisecond, "sipp "+name+" listening on "+ip, func() (bool, string) {
 		if !p.running() {
-			t.Fatalf("sipp %s exited at start: %s", name, strings.Join(p.out.snapshot(), " | "))
+			t.Fatalf("sipp %s exited at start: %s", name, strings.Join(p.Out.Snapshot(), " | "))
 		}
 		return udpBusy(ip, port, o.Transport), "not yet"
 	})
@@ -164,7 +164,7 @@ func invites(p *sippProc) []string { return logged(p, "INVITE ") }
 func waitInvites(t *testing.T, p *sippProc, n int, timeout time.Duration) []string {
 	t.Helper()
 	var got []string
-	waitFor(t, timeout, 20*time.Millisecond, fmt.Sprintf("%d INVITE(s) at %s", n, p.name), func() (bool, string) {
+	waitFor(t, timeout, 20*time.Millisecond, fmt.Sprintf("%d INVITE(s) at %s", n, p.Name), func() (bool, string) {
 		got = invites(p)
 		return len(got) >= n, fmt.Sprintf("%d so far", len(got))
 	})
@@ -174,7 +174,7 @@ func waitInvites(t *testing.T, p *sippProc, n int, timeout time.Duration) []stri
 // received lists the first lines (start line) of the messages p received,
 // from its -trace_msg file.
 func received(p *sippProc) []string {
-	lines := readLines(filepath.Join(p.dir, "messages.log"))
+	lines := readLines(filepath.Join(p.Dir, "messages.log"))
 	var out []string
 	for i := 0; i < len(lines); i++ {
 		if !strings.Contains(lines[i], "message received") {

@@ -29,10 +29,10 @@ const (
 // countLogged polls until p logged at least n lines starting with prefix.
 func waitLogged(t *testing.T, p *sippProc, prefix string, n int, timeout time.Duration) {
 	t.Helper()
-	waitFor(t, timeout, 50*time.Millisecond, fmt.Sprintf("%d %q lines from %s", n, prefix, p.name), func() (bool, string) {
+	waitFor(t, timeout, 50*time.Millisecond, fmt.Sprintf("%d %q lines from %s", n, prefix, p.Name), func() (bool, string) {
 		got := len(logged(p, prefix))
 		if !p.running() {
-			t.Fatalf("sipp %s exited: %s", p.name, p.errorSummary())
+			t.Fatalf("sipp %s exited: %s", p.Name, p.errorSummary())
 		}
 		return got >= n, fmt.Sprintf("%d so far", got)
 	})
@@ -91,7 +91,7 @@ func callsReach(t *testing.T, s *server, name string, want, other *sippProc) {
 	w, o := len(invites(want))-w0, len(invites(other))-o0
 	if w != healthCalls || o != 0 {
 		t.Errorf("%d calls: %d reached %s (want all), %d reached %s (want none: it is Demoted, tried last)",
-			healthCalls, w, want.name, o, other.name)
+			healthCalls, w, want.Name, o, other.Name)
 	}
 }
 
@@ -156,7 +156,7 @@ func TestDROptionsHealth(t *testing.T) {
 	})
 
 	// A probe that blocks must not leave the server holding dialogs.
-	for _, l := range s.log.snapshot() {
+	for _, l := range s.Log.Snapshot() {
 		if strings.Contains(l, "panic") {
 			t.Errorf("server log: %s", l)
 		}

@@ -442,7 +442,7 @@ func TestDRTLSMutual(t *testing.T) {
 		if invs, _, _, _ := wrong.stats(); len(invs) != 0 {
 			t.Errorf("an SBC with the wrong certificate got %d INVITEs", len(invs))
 		}
-		if !s.log.contains("names none of the gateways") {
+		if !s.Log.Contains("names none of the gateways") {
 			t.Error("the server log does not say why the SBC's certificate was refused")
 		}
 	})

@@ -58,8 +58,6 @@ func dumpFile(t *testing.T, header, path string, max int) {
 type server struct {
 	*testkit.Server
 	Extra []string // more `serve` flags, e.g. --options-interval
-
-	log *procLog
 }
 
 // startServer starts a switchboard on fresh 127.0.0.1 ports with a fresh
@@ -73,7 +71,7 @@ func startServer(t *testing.T) *server {
 func startServerWith(t *testing.T, extra ...string) *server {
 	t.Helper()
 	ts := testkit.NewServer(t, needServer(t), testkit.ServerOptions{Dir: t.TempDir(), RTPPorts: 2000, DumpLines: 400})
-	s := &server{Server: ts, Extra: extra, log: &procLog{ts.Log}}
+	s := &server{Server: ts, Extra: extra}
 	s.start(t)
 	return s
 }

@@ -130,7 +130,7 @@ func startHybridWith(t *testing.T, o hybridSetup) hybridPair {
 func startServerAt(t *testing.T, sip string, extra ...string) *server {
 	t.Helper()
 	ts := testkit.NewServer(t, needServer(t), testkit.ServerOptions{Dir: t.TempDir(), SIP: sip, RTPPorts: 2000, DumpLines: 400})
-	s := &server{Server: ts, Extra: extra, log: &procLog{ts.Log}}
+	s := &server{Server: ts, Extra: extra}
 	s.start(t)
 	return s
 }

@@ -21,7 +21,7 @@ func TestHybridSurvivability(t *testing.T) {
 	long := callAs(t, p.edge, "carol", carolPassword, "1002", sippOpts{Name: "carol-bob-across-the-outage",
 		PauseMS: 20000, Timeout: 90 * time.Second, RecvTimeout: 30 * time.Second})
 	waitFor(t, 10*time.Second, 50*time.Millisecond, "the long call answered", func() (bool, string) {
-		return p.edge.log.contains("call answered"), "not yet"
+		return p.edge.Log.Contains("call answered"), "not yet"
 	})
 
 	stopped := time.Now()

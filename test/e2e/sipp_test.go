@@ -21,18 +21,14 @@ import (
 type sippOpts = testkit.SippOpts
 
 // sippProc is a running or finished SIPp process with its traces in dir.
-type sippProc struct {
-	*testkit.Sipp
-	name, dir string
-	out       *procLog
-}
+type sippProc struct{ *testkit.Sipp }
 
 // startSipp starts SIPp with a scenario of scenarios/. It is stopped, and
 // its traces dumped if the test failed, when the test ends.
 func startSipp(t *testing.T, o sippOpts) *sippProc {
 	t.Helper()
 	p := testkit.StartSipp(t, needSIPp(t), o)
-	return &sippProc{Sipp: p, name: p.Name, dir: p.Dir, out: &procLog{p.Out}}
+	return &sippProc{p}
 }
 
 // runSipp runs SIPp to completion (bounded by its -timeout).
@@ -51,7 +47,7 @@ func (p *sippProc) exitCode() int { return p.ExitCode() }
 func (p *sippProc) requireOK(t *testing.T) {
 	t.Helper()
 	if code := p.Wait(); code != 0 {
-		t.Fatalf("sipp %s exited with %d (%v): %s%s", p.name, code, p.Err(), p.errorSummary(), p.hint())
+		t.Fatalf("sipp %s exited with %d (%v): %s%s", p.Name, code, p.Err(), p.errorSummary(), p.hint())
 	}
 }
 
@@ -76,7 +72,7 @@ func (p *sippProc) dump(t *testing.T) { t.Helper(); p.Dump(t) }
 func (p *sippProc) waitLog(t *testing.T, s string, timeout time.Duration) string {
 	t.Helper()
 	var found string
-	waitFor(t, timeout, 50*time.Millisecond, fmt.Sprintf("sipp %s to log %q", p.name, s), func() (bool, string) {
+	waitFor(t, timeout, 50*time.Millisecond, fmt.Sprintf("sipp %s to log %q", p.Name, s), func() (bool, string) {
 		for _, l := range p.logLines() {
 			if strings.Contains(l, s) {
 				found = l
@@ -84,7 +80,7 @@ func (p *sippProc) waitLog(t *testing.T, s string, timeout time.Duration) string
 			}
 		}
 		if !p.running() {
-			t.Fatalf("sipp %s exited with %d before logging %q: %s%s", p.name, p.exitCode(), s, p.errorSummary(), p.hint())
+			t.Fatalf("sipp %s exited with %d before logging %q: %s%s", p.Name, p.exitCode(), s, p.errorSummary(), p.hint())
 		}
 		return false, "not yet"
 	})
@@ -99,13 +95,13 @@ func (p *sippProc) echoedPackets(t *testing.T) int {
 	t.Helper()
 	p.Wait()
 	n := -1
-	for _, l := range p.out.snapshot() {
+	for _, l := range p.Out.Snapshot() {
 		if m := echoPackets.FindStringSubmatch(l); m != nil {
 			n, _ = strconv.Atoi(m[1])
 		}
 	}
 	if n < 0 {
-		t.Fatalf("sipp %s printed no RTP echo statistics", p.name)
+		t.Fatalf("sipp %s printed no RTP echo statistics", p.Name)
 	}
 	return n
 }

@@ -35,7 +35,7 @@ func TestBruteForceBan(t *testing.T) {
 	if out := crack("bob", "123456", "password", bobPassword, "letmein"); !strings.Contains(out, "The password for bob is "+bobPassword) {
 		t.Fatalf("control: svcrack did not crack bob's password, third in its dictionary; the ban test would prove nothing")
 	}
-	if n := len(s.log.grep("event=ban", false)); n != 0 {
+	if n := len(s.Log.Grep("event=ban", false)); n != 0 {
 		t.Fatalf("control run caused %d bans", n)
 	}
 
@@ -44,7 +44,7 @@ func TestBruteForceBan(t *testing.T) {
 	if strings.Contains(out, "The password for alice") {
 		t.Fatalf("svcrack cracked alice's password despite the ban")
 	}
-	bans := s.log.grep("event=ban", false)
+	bans := s.Log.Grep("event=ban", false)
 	if len(bans) != 1 {
 		t.Fatalf("%d ban events, want 1: %v", len(bans), bans)
 	}
@@ -53,13 +53,13 @@ func TestBruteForceBan(t *testing.T) {
 			t.Errorf("ban event %q lacks %q", bans[0], want)
 		}
 	}
-	if fails := s.log.grep("event=auth-failed", false); len(fails) < 5 {
+	if fails := s.Log.Grep("event=auth-failed", false); len(fails) < 5 {
 		t.Errorf("%d auth-failed events, want at least 5", len(fails))
 	}
 	// The shipped fail2ban filter reads the server's real lines.
 	fail, ignore := fail2banFilter(t)
 	counted := 0
-	for _, l := range s.log.snapshot() {
+	for _, l := range s.Log.Snapshot() {
 		if h := fail2banHost(fail, ignore, l); h != "" {
 			if h != "127.0.0.1" {
 				t.Errorf("fail2ban filter took host %q from %s", h, l)

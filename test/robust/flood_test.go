@@ -54,7 +54,7 @@ func flood(t *testing.T, addr string, perSecond int, d time.Duration) (sent, ans
 
 func banLines(s *server, ip string) []string {
 	var out []string
-	for _, l := range s.log.grep("event=ban", false) {
+	for _, l := range s.Log.Grep("event=ban", false) {
 		if strings.Contains(l, "source="+ip+" ") || strings.HasSuffix(l, "source="+ip) {
 			out = append(out, l)
 		}

@@ -53,10 +53,7 @@ func dumpFile(t *testing.T, header, path string, max int) {
 }
 
 // server is one switchboard process under test (testkit.Server).
-type server struct {
-	*testkit.Server
-	log *procLog
-}
+type server struct{ *testkit.Server }
 
 // failOn are the log lines that fail a robustness test besides a race.
 var failOn = []string{"panic", "fatal error:"}
@@ -76,7 +73,7 @@ func startServerConfig(t *testing.T, logLevel, yaml string) *server {
 	t.Helper()
 	dir := t.TempDir()
 	ts := testkit.NewServer(t, needServer(t), testkit.ServerOptions{Dir: dir, RTPPorts: 400, FailOn: failOn})
-	s := &server{Server: ts, log: &procLog{ts.Log}}
+	s := &server{ts}
 	var args []string
 	if yaml != "" {
 		cfg := filepath.Join(dir, "switchboard.yaml")

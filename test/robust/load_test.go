@@ -28,7 +28,7 @@ func prepareServer(t *testing.T) *server {
 	// quarantined 10 s after release.
 	ts := testkit.NewServer(t, needServer(t), testkit.ServerOptions{Dir: dir, LogDir: keptDir(t, dir),
 		RTPPorts: 2000, FailOn: failOn})
-	return &server{Server: ts, log: &procLog{ts.Log}}
+	return &server{ts}
 }
 
 // launch starts the prepared server with extra serve flags and waits for
@@ -84,7 +84,7 @@ func startLoad(t *testing.T, o loadOpts) *load {
 	t.Helper()
 	o.Dir, o.Stats, o.NoMsgTrace, o.TimeoutEnds = keptDir(t, t.TempDir()), true, true, true
 	p := startSipp(t, o)
-	return &load{sippProc: p, stat: filepath.Join(p.dir, "stat.csv")}
+	return &load{sippProc: p, stat: filepath.Join(p.Dir, "stat.csv")}
 }
 
 // keptDir is where a test's server log and SIPp traces go: dir, or with
@@ -169,7 +169,7 @@ func aliceCalls(t *testing.T, s *server, name string, calls, rate, lost int, tim
 // out.
 func (l *load) failureSummary() map[string]int {
 	out := map[string]int{}
-	for _, line := range readLines(filepath.Join(l.dir, "errors.log")) {
+	for _, line := range readLines(filepath.Join(l.Dir, "errors.log")) {
 		if i := strings.Index(line, "receive timeout on message "); i >= 0 {
 			out[strings.Fields(line[i:])[4]+" timeout"]++
 		}

@@ -20,11 +20,7 @@ import (
 type sippOpts = testkit.SippOpts
 
 // sippProc is a running or finished SIPp process with its traces in dir.
-type sippProc struct {
-	*testkit.Sipp
-	name, dir string
-	out       *procLog
-}
+type sippProc struct{ *testkit.Sipp }
 
 // scenarioDir holds the scenarios, test/e2e's own files.
 const scenarioDir = "../e2e/scenarios"
@@ -36,7 +32,7 @@ func startSipp(t *testing.T, o sippOpts) *sippProc {
 	}
 	o.ScenarioDir = scenarioDir
 	p := testkit.StartSipp(t, needTool(t, "sip-tester", "sipp"), o)
-	return &sippProc{Sipp: p, name: p.Name, dir: p.Dir, out: &procLog{p.Out}}
+	return &sippProc{p}
 }
 
 func (p *sippProc) running() bool { return p.Running() }
@@ -44,7 +40,7 @@ func (p *sippProc) running() bool { return p.Running() }
 func (p *sippProc) requireOK(t *testing.T) {
 	t.Helper()
 	if code := p.Wait(); code != 0 {
-		t.Fatalf("sipp %s failed (exit %d, %v): %s", p.name, code, p.Err(), strings.Join(p.ErrorLines(), " | "))
+		t.Fatalf("sipp %s failed (exit %d, %v): %s", p.Name, code, p.Err(), strings.Join(p.ErrorLines(), " | "))
 	}
 }
 
@@ -53,14 +49,14 @@ func (p *sippProc) stop(t *testing.T) { t.Helper(); p.Stop(t) }
 // waitLog polls the -trace_logs file until a line contains s.
 func (p *sippProc) waitLog(t *testing.T, s string, timeout time.Duration) {
 	t.Helper()
-	waitFor(t, timeout, 50*time.Millisecond, "sipp "+p.name+" to log "+s, func() (bool, string) {
-		for _, l := range readLines(filepath.Join(p.dir, "log.log")) {
+	waitFor(t, timeout, 50*time.Millisecond, "sipp "+p.Name+" to log "+s, func() (bool, string) {
+		for _, l := range readLines(filepath.Join(p.Dir, "log.log")) {
 			if strings.Contains(l, s) {
 				return true, ""
 			}
 		}
 		if !p.running() {
-			t.Fatalf("sipp %s exited before logging %q", p.name, s)
+			t.Fatalf("sipp %s exited before logging %q", p.Name, s)
 		}
 		return false, "not yet"
 	})
@@ -75,7 +71,7 @@ type traced struct {
 // messages parses SIPp's message trace: blocks introduced by a dashed line
 // and a "... message sent/received ..." line.
 func (p *sippProc) messages() []traced {
-	b, _ := os.ReadFile(filepath.Join(p.dir, "messages.log"))
+	b, _ := os.ReadFile(filepath.Join(p.Dir, "messages.log"))
 	var out []traced
 	for _, block := range strings.Split(string(b), "\n----------------------------------------------- ") {
 		_, rest, ok := strings.Cut(block, "\n")

@@ -134,7 +134,7 @@ func TestTopologyHiding(t *testing.T) {
 		secrets[u.name+" HA1 MD5"] = hex.EncodeToString(md[:])
 		secrets[u.name+" HA1 SHA-256"] = hex.EncodeToString(sh[:])
 	}
-	lines := s.log.snapshot()
+	lines := s.Log.Snapshot()
 	debug := 0
 	for _, l := range lines {
 		if strings.Contains(l, "level=DEBUG") {
