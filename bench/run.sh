@@ -40,6 +40,7 @@ QUIET_MAX=${QUIET_MAX:-$([[ $QUICK == 1 ]] && echo 5 || echo 60)} # ...for at mo
 MEM_SETTLE=${MEM_SETTLE:-$([[ $QUICK == 1 ]] && echo 5 || echo 33)} # s before a memory baseline/reading (UDP transactions end after 32 s)
 SB_PORT_WAIT=${SB_PORT_WAIT:-11}        # seconds after a Switchboard call step: relay ports rest 10 s
 PHASES=${PHASES:-sipp kamailio switchboard rtpengine}
+SB_PARTS=${SB_PARTS:-reg call relay}   # what the switchboard phase runs (a subset to iterate on one figure)
 CALL_PROFILE=${CALL_PROFILE:-dr}        # dr: user → SBC via Direct Routing (issue 8) | user: user → user
 DR_TENANT_YAML=${DR_TENANT_YAML:-}      # dr: tenant document with dial plan + voice route to the SBC (default: generated)
 DR_TARGET=${DR_TARGET:-4255551234}      # dr: national number dialled (US; the Global dial plan makes it E.164)
@@ -683,26 +684,34 @@ phase_switchboard() {
 	R[switchboard.livereg]=$(awk -v a="$g0" -v b="$g1" -v n="$USERS" 'BEGIN { printf "%.2f", (b - a) / n / 1024 }')
 	note "Switchboard: memory ${m0} -> ${m1} KiB for $USERS bindings, ${MEM_SETTLE} s after the last; Go heap in use +${R[switchboard.allocreg]} KiB/registration, after a forced GC +${R[switchboard.livereg]} (registrations now $(sb_metric switchboard_registrations)); heap profiles $OUT/sb-heap-*-fill.pprof"
 	reg_args
-	perf_start sb-reg "$pid"
-	pprof_start sb-reg
-	sweep switchboard reg $REG_RATES
-	perf_stop
+	if [[ " $SB_PARTS " == *" reg "* ]]; then
+		perf_start sb-reg "$pid"
+		pprof_start sb-reg
+		sweep switchboard reg $REG_RATES
+		perf_stop
+	fi
 
 	# The callee registers itself in the user profile; in the dr profile it is
 	# the SBC the voice route points at ($SBC_IP:$UAS_PORT), unregistered, on
 	# its own address: phones on 127.0.0.1 must not look like the gateway.
 	local callee_reg=$REMOTE UAS_IP=$LOOP
 	[[ $CALL_PROFILE == dr ]] && callee_reg= UAS_IP=$SBC_IP
-	start_uas sb-uas "$callee_reg"
-	local uas=$UAS_WRAP
-	call_args
-	perf_start sb-call "$pid"
-	pprof_start sb-call
-	AFTER_STEP=sb_ports_rest sweep switchboard call $CALL_RATES
-	perf_stop
-	rss_calls switchboard "$REMOTE" sb_heap
-	sb_ports_rest
-	stop_pid "$uas"
+	if [[ " $SB_PARTS " == *" call "* ]]; then
+		start_uas sb-uas "$callee_reg"
+		local uas=$UAS_WRAP
+		call_args
+		perf_start sb-call "$pid"
+		pprof_start sb-call
+		AFTER_STEP=sb_ports_rest sweep switchboard call $CALL_RATES
+		perf_stop
+		rss_calls switchboard "$REMOTE" sb_heap
+		sb_ports_rest
+		stop_pid "$uas"
+	fi
+	if [[ " $SB_PARTS " != *" relay "* ]]; then
+		stop_pid "$wrap"
+		return 0
+	fi
 
 	# Relay: concurrent G.711 calls, RTP streamed by the caller and echoed by
 	# the callee; in the dr profile the same route with the media anchored.

@@ -142,18 +142,21 @@ func (s *Service) Register(ctx context.Context, r Request) ([]pbx.Binding, error
 }
 
 // unchangedRefresh reports whether b only refreshes a binding in before
-// (same contact, source, transport, Call-ID, instance and user agent) whose
-// stored expiry is still more than half of b's interval away; it returns
-// that stored expiry. Such refreshes are not written: the REGISTER path
-// stays off the database for the common case (phones refresh every half
+// (same contact, source, transport, instance and user agent) whose stored
+// expiry is still more than half of b's interval away; it returns that
+// stored expiry. Such refreshes are not written: the REGISTER path stays
+// off the database for the common case (phones refresh every half
 // interval), and after a restart the stored binding is still valid until
-// the phone's next refresh. CSeq is not compared: the stored one is lower,
-// which a newer REGISTER always passes.
+// the phone's next refresh. Call-ID and CSeq are not compared: they only
+// order the REGISTERs of a live registrar (checkOrder, in memory); a
+// stored older pair after a restart only means the next REGISTER is not
+// checked against it, which it would pass anyway (its CSeq is higher, or
+// its Call-ID new — some phones take a new Call-ID for every refresh).
 func unchangedRefresh(before []record, b pbx.Binding, now time.Time) (time.Time, bool) {
 	for _, o := range before {
 		ob := o.b
 		if ob.Contact != b.Contact || ob.Source != b.Source || ob.Transport != b.Transport ||
-			ob.CallID != b.CallID || ob.Instance != b.Instance || ob.UserAgent != b.UserAgent {
+			ob.Instance != b.Instance || ob.UserAgent != b.UserAgent {
 			continue
 		}
 		if o.stored.Sub(now) > b.Expires.Sub(now)/2 {

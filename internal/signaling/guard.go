@@ -120,19 +120,26 @@ var errBanned = errors.New("source banned")
 // and the flood counter runs. It must never return an error for UDP:
 // sipgo would stop reading the listener.
 func (g *guard) readFilter(info sip.TransportReadProps, data []byte) ([]byte, error) {
-	ip := addrIP(info.RemoteAddr)
-	if !ip.IsValid() {
-		return data, nil
+	if _, ok := info.RemoteAddr.(screenedAddr); ok {
+		return data, nil // the UDP front screened it (udpfront.go)
 	}
-	// Allowed sources are never banned, so the ban check needs no
-	// allow-list lookup; the flood counter, when on, does.
-	if g.banned(ip) || (g.cfg.FloodPackets > 0 && !g.allowed(ip) && g.flooding(ip)) {
+	if g.drops(addrIP(info.RemoteAddr)) {
 		if sip.IsReliable(info.Transport) {
 			return nil, errBanned
 		}
 		return nil, nil
 	}
 	return data, nil
+}
+
+// drops says whether a message from ip is dropped unread: the source is
+// banned, or flooding now. Allowed sources are never banned, so the ban
+// check needs no allow-list lookup; the flood counter, when on, does.
+func (g *guard) drops(ip netip.Addr) bool {
+	if !ip.IsValid() {
+		return false
+	}
+	return g.banned(ip) || (g.cfg.FloodPackets > 0 && !g.allowed(ip) && g.flooding(ip))
 }
 
 // allowed: ip is in GuardConfig.Allow or is a configured gateway.
@@ -363,11 +370,11 @@ func failedChallenge(req *sip.Request, res *sip.Response) bool {
 	default:
 		return false
 	}
-	if req.GetHeader(creds) == nil {
+	if headerIn(req.Headers(), creds) == nil {
 		return false
 	}
-	for _, h := range res.GetHeaders(chal) {
-		if strings.Contains(strings.ToLower(h.Value()), "stale=true") {
+	for _, h := range res.Headers() {
+		if strings.EqualFold(h.Name(), chal) && strings.Contains(strings.ToLower(h.Value()), "stale=true") {
 			return false
 		}
 	}
@@ -408,10 +415,8 @@ func checkRequest(req *sip.Request) *rejection {
 	if req.Via() == nil || req.From() == nil || req.To() == nil || req.CallID() == nil || req.CSeq() == nil {
 		return reject(400, "missing mandatory header")
 	}
-	for _, name := range singleValued {
-		if len(req.GetHeaders(name)) > 1 {
-			return reject(400, "repeated "+name)
-		}
+	if name := repeatedHeader(req); name != "" {
+		return reject(400, "repeated "+name)
 	}
 	// CSeq names the request's method (RFC 3261 §8.1.1.5; RFC 4475 mismatch01/02).
 	if !strings.EqualFold(string(req.CSeq().MethodName), string(req.Method)) {
@@ -436,6 +441,26 @@ func checkRequest(req *sip.Request) *rejection {
 		return checkInviteContent(req)
 	}
 	return nil
+}
+
+// repeatedHeader returns the first single-valued header req carries twice,
+// or "". One pass over the headers: sipgo's GetHeaders lowercases every
+// header name on every call.
+func repeatedHeader(req *sip.Request) string {
+	var seen [len(singleValued)]bool
+	for _, h := range req.Headers() {
+		name := h.Name()
+		for i, sv := range singleValued {
+			if strings.EqualFold(name, sv) {
+				if seen[i] {
+					return sv
+				}
+				seen[i] = true
+				break
+			}
+		}
+	}
+	return ""
 }
 
 // checkMaxForwards answers 483 to a request with Max-Forwards: 0 that we
@@ -465,7 +490,10 @@ func optionSupported(tag string) bool {
 // not implement, in the order given.
 func unsupportedRequire(req *sip.Request) []string {
 	var out []string
-	for _, h := range req.GetHeaders("Require") {
+	for _, h := range req.Headers() {
+		if !strings.EqualFold(h.Name(), "Require") {
+			continue
+		}
 		for _, tag := range strings.Split(h.Value(), ",") {
 			if tag = strings.TrimSpace(tag); tag != "" && !optionSupported(tag) {
 				out = append(out, tag)

@@ -105,7 +105,12 @@ func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 // User-Agent, Expires...): on the REGISTER path that was a third of the
 // handler's allocations.
 func headerNamed(req *sip.Request, name string) sip.Header {
-	for _, h := range req.Headers() {
+	return headerIn(req.Headers(), name)
+}
+
+// headerIn returns the first of hs with that name (any case).
+func headerIn(hs []sip.Header, name string) sip.Header {
+	for _, h := range hs {
 		if strings.EqualFold(h.Name(), name) {
 			return h
 		}

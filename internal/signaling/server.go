@@ -24,6 +24,9 @@ import (
 	"github.com/switchboard-pbx/switchboard/internal/registrar"
 )
 
+// udpSocketBuffer is the SIP UDP socket's send and receive buffer size.
+const udpSocketBuffer = 4 << 20
+
 // Config is the SIP listener configuration.
 type Config struct {
 	Listen    string      // HOST:PORT for UDP and TCP
@@ -69,7 +72,7 @@ type Server struct {
 
 	closing  atomic.Bool
 	mu       sync.Mutex
-	udp      net.PacketConn
+	udp      *udpFront
 	tcp      net.Listener
 	tlsLn    net.Listener
 	tls      *tlsState
@@ -135,10 +138,20 @@ func (s *Server) Start(engine *callctl.Engine) error {
 	if ip := net.ParseIP(hostOf(s.cfg.Listen)); ip != nil && ip.To4() != nil {
 		network = "udp4"
 	}
-	udp, err := net.ListenPacket(network, s.cfg.Listen)
+	laddr, err := net.ResolveUDPAddr(network, s.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen sip udp %s: %w", s.cfg.Listen, err)
 	}
+	sock, err := net.ListenUDP(network, laddr)
+	if err != nil {
+		return fmt.Errorf("listen sip udp %s: %w", s.cfg.Listen, err)
+	}
+	// Bursts (every phone re-registering after an outage) wait in the
+	// kernel, not dropped: ask for 4 MiB each way, as Kamailio's maxbuffer;
+	// Linux caps it at net.core.rmem_max / wmem_max.
+	_ = sock.SetReadBuffer(udpSocketBuffer)
+	_ = sock.SetWriteBuffer(udpSocketBuffer)
+	udp := newUDPFront(s, sock) // REGISTER and OPTIONS answered here, the rest to sipgo (udpfront.go)
 	tcpNet := "tcp"
 	if network == "udp4" {
 		tcpNet = "tcp4"
