@@ -37,7 +37,7 @@ CALL_HOLD_MS=${CALL_HOLD_MS:-0}         # call length (-d) of the calls/s sweep
 STEP_GAP=${STEP_GAP:-2}                 # seconds between steps (retransmissions drain)
 QUIET_PCT=${QUIET_PCT:-20}             # before each step, wait for the machine to be less busy than this...
 QUIET_MAX=${QUIET_MAX:-$([[ $QUICK == 1 ]] && echo 5 || echo 60)} # ...for at most this many seconds
-MEM_SETTLE=${MEM_SETTLE:-$([[ $QUICK == 1 ]] && echo 5 || echo 33)} # s before a memory baseline/reading (UDP transactions end after 32 s)
+MEM_SETTLE=${MEM_SETTLE:-$([[ $QUICK == 1 ]] && echo 5 || echo 41)} # s before a memory baseline/reading (UDP transactions end after 32 s; the UDP front's replay cache keeps answers 32-40 s)
 SB_PORT_WAIT=${SB_PORT_WAIT:-11}        # seconds after a Switchboard call step: relay ports rest 10 s
 PHASES=${PHASES:-sipp kamailio switchboard rtpengine}
 SB_PARTS=${SB_PARTS:-reg call relay}   # what the switchboard phase runs (a subset to iterate on one figure)
