@@ -73,14 +73,11 @@ func (c *replayCache) begin(key string) ([]byte, replayState) {
 	sh := c.shard(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	for i := 0; i < replayGenerations; i++ {
-		g := (sh.cur - i + replayGenerations) % replayGenerations
-		if b, ok := sh.gens[g][key]; ok {
-			if b == nil {
-				return nil, replayPending
-			}
+	if g := sh.find(key); g >= 0 {
+		if b := sh.gens[g][key]; b != nil {
 			return b, replayAnswer
 		}
+		return nil, replayPending
 	}
 	sh.gens[sh.cur][key] = nil
 	sh.bytes[sh.cur] += len(key)
@@ -92,13 +89,9 @@ func (c *replayCache) finish(key string, b []byte) {
 	sh := c.shard(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	for i := 0; i < replayGenerations; i++ {
-		g := (sh.cur - i + replayGenerations) % replayGenerations
-		if _, ok := sh.gens[g][key]; ok {
-			delete(sh.gens[g], key) // move to the current generation: it lives from its answer
-			sh.bytes[g] -= len(key)
-			break
-		}
+	if g := sh.find(key); g >= 0 {
+		delete(sh.gens[g], key) // move to the current generation: it lives from its answer
+		sh.bytes[g] -= len(key)
 	}
 	sh.gens[sh.cur][key] = b
 	sh.bytes[sh.cur] += len(key) + len(b)
@@ -142,6 +135,17 @@ func (c *replayCache) len() int {
 		sh.mu.Unlock()
 	}
 	return n
+}
+
+// find returns the generation holding key, newest first, or -1.
+func (sh *replayShard) find(key string) int {
+	for i := 0; i < replayGenerations; i++ {
+		g := (sh.cur - i + replayGenerations) % replayGenerations
+		if _, ok := sh.gens[g][key]; ok {
+			return g
+		}
+	}
+	return -1
 }
 
 func (sh *replayShard) rotate() {

@@ -66,6 +66,36 @@ func benchRegisterMsg(user string, cseq int, authz string) []byte {
 	return []byte(b.String())
 }
 
+// benchDirectory has users u00001... with passwords pw-u00001...
+func benchDirectory(users int) (*directory.Directory, *auth.Nonces) {
+	var us []pbx.User
+	for i := 1; i <= users; i++ {
+		name := fmt.Sprintf("u%05d", i)
+		us = append(us, pbx.User{Tenant: "bench1", SIPAddress: name + "@" + benchRealm,
+			Credentials: []pbx.Credential{{Realm: benchRealm, Username: name, Algorithm: pbx.AlgMD5,
+				HA1: auth.HA1(pbx.AlgMD5, name, benchRealm, "pw-"+name)}}})
+	}
+	dir := directory.Build([]pbx.Tenant{{Name: "bench1", Domains: []string{benchRealm}}}, us)
+	return dir, auth.NewNonces([]byte("0123456789abcdef0123456789abcdef"), 5*time.Minute, time.Now)
+}
+
+// benchRegisters returns each user's first REGISTER and its REGISTER with
+// credentials for nonce. Nonces are stateless and valid for 5 minutes: one
+// serves every credentialed REGISTER, so the loop does no client-side hashing.
+func benchRegisters(users int, nonce string) (first, second [][]byte) {
+	first, second = make([][]byte, users), make([][]byte, users)
+	for i := range users {
+		name := fmt.Sprintf("u%05d", i+1)
+		ha1 := benchHex(name + ":" + benchRealm + ":pw-" + name)
+		resp := benchHex(ha1 + ":" + nonce + ":00000001:6b8b4567:auth:" + benchHex("REGISTER:sip:"+benchRealm))
+		authz := fmt.Sprintf(`Digest username="%s",realm="%s",cnonce="6b8b4567",nc=00000001,qop=auth,uri="sip:%s",nonce="%s",response="%s",algorithm=MD5`,
+			name, benchRealm, benchRealm, nonce, resp)
+		first[i] = benchRegisterMsg(name, 1, "")
+		second[i] = benchRegisterMsg(name, 2, authz)
+	}
+	return first, second
+}
+
 // BenchmarkHandleRegister is Switchboard's whole REGISTER path above the
 // transaction layer, as SIPp drives it in bench/run.sh: parse REGISTER →
 // 401 with a fresh nonce; parse REGISTER with credentials → directory,
@@ -101,15 +131,7 @@ func BenchmarkHandleRegister(b *testing.B) {
 
 func benchHandleRegister(b *testing.B, st registrar.Store) {
 	const users = 1000
-	var us []pbx.User
-	for i := 1; i <= users; i++ {
-		name := fmt.Sprintf("u%05d", i)
-		us = append(us, pbx.User{Tenant: "bench1", SIPAddress: name + "@" + benchRealm,
-			Credentials: []pbx.Credential{{Realm: benchRealm, Username: name, Algorithm: pbx.AlgMD5,
-				HA1: auth.HA1(pbx.AlgMD5, name, benchRealm, "pw-"+name)}}})
-	}
-	dir := directory.Build([]pbx.Tenant{{Name: "bench1", Domains: []string{benchRealm}}}, us)
-	nonces := auth.NewNonces([]byte("0123456789abcdef0123456789abcdef"), 5*time.Minute, time.Now)
+	dir, nonces := benchDirectory(users)
 	s, err := New(Config{Listen: "127.0.0.1:5060"}, Deps{Directory: func() *directory.Directory { return dir },
 		Registrar: registrar.New(st, registrar.Config{}, nil, nil), Nonces: nonces})
 	if err != nil {
@@ -117,21 +139,7 @@ func benchHandleRegister(b *testing.B, st registrar.Store) {
 	}
 	b.Cleanup(func() { _ = s.ua.Close() })
 
-	// Nonces are stateless and valid for 5 minutes: one serves every
-	// credentialed REGISTER, so the loop does no client-side hashing.
-	nonce := nonces.Issue()
-	first := make([][]byte, users)
-	second := make([][]byte, users)
-	for i := range users {
-		name := fmt.Sprintf("u%05d", i+1)
-		ha1 := benchHex(name + ":" + benchRealm + ":pw-" + name)
-		ha2 := benchHex("REGISTER:sip:" + benchRealm)
-		resp := benchHex(ha1 + ":" + nonce + ":00000001:6b8b4567:auth:" + ha2)
-		authz := fmt.Sprintf(`Digest username="%s",realm="%s",cnonce="6b8b4567",nc=00000001,qop=auth,uri="sip:%s",nonce="%s",response="%s",algorithm=MD5`,
-			name, benchRealm, benchRealm, nonce, resp)
-		first[i] = benchRegisterMsg(name, 1, "")
-		second[i] = benchRegisterMsg(name, 2, authz)
-	}
+	first, second := benchRegisters(users, nonces.Issue())
 	parse := func(raw []byte) *sip.Request {
 		m, err := sip.ParseMessage(raw)
 		if err != nil {
@@ -188,15 +196,7 @@ func BenchmarkParseRegister(b *testing.B) {
 // and sent (sendto to a loopback socket nobody reads).
 func BenchmarkFrontRegister(b *testing.B) {
 	const users = 1000
-	var us []pbx.User
-	for i := 1; i <= users; i++ {
-		name := fmt.Sprintf("u%05d", i)
-		us = append(us, pbx.User{Tenant: "bench1", SIPAddress: name + "@" + benchRealm,
-			Credentials: []pbx.Credential{{Realm: benchRealm, Username: name, Algorithm: pbx.AlgMD5,
-				HA1: auth.HA1(pbx.AlgMD5, name, benchRealm, "pw-"+name)}}})
-	}
-	dir := directory.Build([]pbx.Tenant{{Name: "bench1", Domains: []string{benchRealm}}}, us)
-	nonces := auth.NewNonces([]byte("0123456789abcdef0123456789abcdef"), 5*time.Minute, time.Now)
+	dir, nonces := benchDirectory(users)
 	s, err := New(Config{Listen: "127.0.0.1:0"}, Deps{Directory: func() *directory.Directory { return dir },
 		Registrar: registrar.New(nopBindings{}, registrar.Config{}, nil, nil), Nonces: nonces})
 	if err != nil {
@@ -213,18 +213,7 @@ func BenchmarkFrontRegister(b *testing.B) {
 	b.Cleanup(func() { _ = sink.Close() })
 	from := sink.LocalAddr().(*net.UDPAddr).AddrPort()
 
-	nonce := nonces.Issue()
-	first := make([][]byte, users)
-	second := make([][]byte, users)
-	for i := range users {
-		name := fmt.Sprintf("u%05d", i+1)
-		ha1 := benchHex(name + ":" + benchRealm + ":pw-" + name)
-		resp := benchHex(ha1 + ":" + nonce + ":00000001:6b8b4567:auth:" + benchHex("REGISTER:sip:"+benchRealm))
-		authz := fmt.Sprintf(`Digest username="%s",realm="%s",cnonce="6b8b4567",nc=00000001,qop=auth,uri="sip:%s",nonce="%s",response="%s",algorithm=MD5`,
-			name, benchRealm, benchRealm, nonce, resp)
-		first[i] = benchRegisterMsg(name, 1, "")
-		second[i] = benchRegisterMsg(name, 2, authz)
-	}
+	first, second := benchRegisters(users, nonces.Issue())
 	parser := sip.NewParser()
 	var buf []byte
 	i := 0
