@@ -609,9 +609,14 @@ sb_pprof() { # sb_pprof FILE QUERY: save a Go profile (/debug/pprof/QUERY, admin
 		"http://$LOOP:$SB_HTTP_PORT/debug/pprof/$2" -o "$OUT/$1" 2>/dev/null || rm -f "$OUT/$1"
 }
 # PPROF=1: a CPU profile of Switchboard over the first PPROF_SECS s of a sweep, in the background.
+PPROF_PID=
 pprof_start() { # pprof_start NAME
 	[[ ${PPROF:-0} == 1 ]] || return 0
+	# Go serves one CPU profile at a time: a second request while the
+	# previous sweep's profile runs would fail, so let that one finish.
+	[[ -z $PPROF_PID ]] || wait "$PPROF_PID" 2>/dev/null || true
 	start_bg /dev/null sb_pprof "$1.cpu.pprof" "profile?seconds=${PPROF_SECS:-20}"
+	PPROF_PID=$LAST_PID
 	note "pprof: $OUT/$1.cpu.pprof (go tool pprof -top -cum $OUT/$1.cpu.pprof)"
 }
 
