@@ -28,6 +28,7 @@ type inbound struct {
 	finalCh      chan struct{}
 	acked        chan struct{}
 	ackOnce      sync.Once
+	rtx          *time.Timer // 2xx retransmission until the ACK (retransmit)
 	cseq         uint32
 	remoteTarget sip.Uri
 	routeSet     []sip.Uri // the INVITE's Record-Route, in order (RFC 3261 §12.1.1)
@@ -57,7 +58,6 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.respond(req, tx, 400, "Bad Request")
 		return
 	}
-	s.respond(req, tx, 100, "Trying")
 	if _, reason, ok := s.tlsGateway(req); ok && reason != "" {
 		s.securityEvent("sbc-refused", req, "", reason)
 		s.respond(req, tx, 403, reason)
@@ -91,7 +91,14 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 
 // serveInvite runs a new call for an accepted INVITE and holds the handler
 // until the INVITE transaction has its final response.
+//
+// 100 Trying goes out here, once the INVITE is accepted, not on arrival:
+// what is refused before (a challenge, 403, 404) is answered at once, and
+// a 100 ahead of it would only cost a datagram (RFC 3261 §17.2.1 asks for
+// 100 when the final response is more than 200 ms away). The challenged
+// INVITE of every call placed by a phone is one of those.
 func (s *Server) serveInvite(req *sip.Request, tx sip.ServerTransaction, ir callctl.InviteRequest) {
+	s.respond(req, tx, 100, "Trying")
 	from := req.From()
 	in := &inbound{s: s, req: req, tx: tx, callID: callIDOf(req), localTag: sip.GenerateTagN(16),
 		source: req.Source(), finalCh: make(chan struct{}), acked: make(chan struct{}),
@@ -193,47 +200,77 @@ func (in *inbound) Answer(sdp []byte) error {
 	in.st.exchanged(sdp, nil)
 	in.st.arm()
 	if !sip.IsReliable(in.req.Transport()) {
-		go in.retransmit(res)
+		in.retransmit(res)
 	}
 	return nil
 }
 
 // retransmit resends the 2xx until the ACK comes (RFC 3261 §13.3.1.4); with
 // no ACK after 64*T1 the session ends with a BYE to the caller and the call
-// is released.
+// is released. One timer does it, re-armed from its own callback: no
+// goroutine waits for the ACK, and the ACK stops the timer (ackReceived).
 func (in *inbound) retransmit(res *sip.Response) {
-	interval := sip.T1
-	deadline := time.NewTimer(64 * sip.T1)
-	defer deadline.Stop()
-	for {
-		t := time.NewTimer(interval)
+	deadline := time.Now().Add(64 * sip.T1)
+	interval := sip.T1 // touched only by the callback: one runs at a time
+	var fire func()
+	fire = func() {
 		select {
 		case <-in.acked:
-			t.Stop()
 			return
-		case <-deadline.C:
-			t.Stop()
-			in.mu.Lock()
-			ev, rel := in.events, in.released
-			in.mu.Unlock()
-			if ev != nil && !rel {
-				go func() {
-					if err := in.Bye(); err != nil {
-						in.s.log.Debug("bye after unacknowledged 2xx", "call_id", in.callID, "err", err)
-					}
-				}()
-				ev.Bye()
-			}
-			return
-		case <-t.C:
-			if err := in.tx.Respond(res); err != nil {
-				return
-			}
-			if interval *= 2; interval > sip.T2 {
-				interval = sip.T2
-			}
+		default:
 		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			in.unacknowledged()
+			return
+		}
+		if err := in.tx.Respond(res); err != nil {
+			return
+		}
+		if interval *= 2; interval > sip.T2 {
+			interval = sip.T2
+		}
+		in.mu.Lock()
+		if in.rtx != nil {
+			in.rtx.Reset(min(interval, left))
+		}
+		in.mu.Unlock()
 	}
+	in.mu.Lock()
+	select {
+	case <-in.acked: // the ACK overtook us
+	default:
+		in.rtx = time.AfterFunc(interval, fire)
+	}
+	in.mu.Unlock()
+}
+
+// unacknowledged ends a session whose 2xx was never acknowledged.
+func (in *inbound) unacknowledged() {
+	in.mu.Lock()
+	ev, rel := in.events, in.released
+	in.mu.Unlock()
+	if ev != nil && !rel {
+		go func() {
+			if err := in.Bye(); err != nil {
+				in.s.log.Debug("bye after unacknowledged 2xx", "call_id", in.callID, "err", err)
+			}
+		}()
+		ev.Bye()
+	}
+}
+
+// ackReceived ends the 2xx retransmissions (ACK, or the dialog ended).
+func (in *inbound) ackReceived() {
+	in.ackOnce.Do(func() {
+		in.mu.Lock()
+		close(in.acked)
+		if in.rtx != nil {
+			in.rtx.Stop()
+			in.rtx = nil
+		}
+		in.mu.Unlock()
+	})
 }
 
 // Reject implements callctl.Inbound.
@@ -281,7 +318,7 @@ func (in *inbound) newRequest(method sip.RequestMethod) *sip.Request {
 func (in *inbound) Bye() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 32*sip.T1)
 	defer cancel()
-	in.ackOnce.Do(func() { close(in.acked) })
+	in.ackReceived()
 	_, err := in.s.cli.Do(ctx, in.newRequest(sip.BYE))
 	return err
 }
@@ -322,7 +359,7 @@ func (in *inbound) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 func (in *inbound) onAck(req *sip.Request) {
-	in.ackOnce.Do(func() { close(in.acked) })
+	in.ackReceived()
 	in.mu.Lock()
 	ev := in.events
 	in.mu.Unlock()
@@ -332,7 +369,7 @@ func (in *inbound) onAck(req *sip.Request) {
 }
 
 func (in *inbound) onBye(req *sip.Request, tx sip.ServerTransaction) {
-	in.ackOnce.Do(func() { close(in.acked) })
+	in.ackReceived()
 	in.mu.Lock()
 	ev := in.events
 	in.mu.Unlock()
