@@ -384,7 +384,11 @@ func (f *fork) Answered(sdp []byte) {
 			c.end(pbx.ResultFailed, 500, pbx.PartySystem)
 			return
 		}
-		c.log.Info("call answered", "callee", c.cdr.Callee, "contact", f.target.Contact)
+		if f.trunk != nil {
+			c.log.Info("call answered", "callee", c.cdr.Callee, "gateway", f.trunk.Key)
+		} else {
+			c.log.Info("call answered", "callee", c.cdr.Callee, "contact", f.target.Contact)
+		}
 		c.watchMedia() // deadcall.go
 		if c.maxDuration > 0 {
 			// Prepaid credit (Calling Plan) only covers this long.

@@ -1,6 +1,7 @@
 package callctl
 
 import (
+	"log/slog"
 	"slices"
 	"time"
 )
@@ -64,7 +65,14 @@ func (c *call) nextGateway() {
 			c.noteFailure(503, "Service Unavailable")
 			continue
 		}
-		c.log.Info("trying gateway", "gateway", t.Key, "called", t.Called, "attempt", h.idx)
+		// The first attempt is every PSTN call's routine (debug; "call
+		// answered" and "call ended" say where it went); a later one is a
+		// failover, worth an info line.
+		lvl := slog.LevelDebug
+		if h.idx > 1 {
+			lvl = slog.LevelInfo
+		}
+		c.log.Log(c.ctx, lvl, "trying gateway", "gateway", t.Key, "called", t.Called, "attempt", h.idx)
 		f.out = out
 		c.forks[f] = struct{}{}
 		h.current = f
