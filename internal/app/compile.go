@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -26,8 +28,30 @@ type compiled struct {
 	tenants map[string]*tenantRouting
 	byKey   map[string]*gateway   // tenant/fqdn → gateway
 	bySrc   map[string][]*gateway // source IP → lab gateways (udp/tcp)
+	cidrs   []srcPrefix           // the keys of bySrc that are CIDRs, parsed once
 	atAddr  map[string][]string   // host → FQDNs configured there
 	hy      *hybridView           // cloud–edge: nodes and trunk peers (edge_view.go)
+}
+
+// srcPrefix is a gateway source given as a CIDR (allowedAddresses).
+type srcPrefix struct {
+	src string
+	p   netip.Prefix
+	gws []*gateway
+}
+
+// prefixesOf parses the CIDR sources of bySrc once, in a stable order:
+// every INVITE from a phone asks whether its source is a gateway, and must
+// not parse them again.
+func prefixesOf(bySrc map[string][]*gateway) []srcPrefix {
+	var out []srcPrefix
+	for src, list := range bySrc {
+		if p, err := netip.ParsePrefix(src); err == nil {
+			out = append(out, srcPrefix{src: src, p: p, gws: list})
+		}
+	}
+	slices.SortFunc(out, func(a, b srcPrefix) int { return strings.Compare(a.src, b.src) })
+	return out
 }
 
 type tenantRouting struct {
@@ -93,6 +117,7 @@ func (n *node) compile(ctx context.Context, dir *directory.Directory, tenants []
 			}
 		}
 	}
+	c.cidrs = prefixesOf(c.bySrc)
 	// Nodes of the deployment dialled over TLS by IP address: their
 	// certificates must name that address (signaling.Peers.AtAddress).
 	for _, ip := range c.hy.tlsHosts() {

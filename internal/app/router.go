@@ -2,6 +2,7 @@ package app
 
 import (
 	"net"
+	"net/netip"
 	"strings"
 	"sync/atomic"
 
@@ -186,11 +187,14 @@ type peers struct {
 
 func (p peers) BySource(ip string, port int) (signaling.Gateway, bool) {
 	gs := p.c.bySrc[ip]
-	if len(gs) == 0 {
-		for src, list := range p.c.bySrc {
-			if _, n, err := net.ParseCIDR(src); err == nil && n.Contains(net.ParseIP(ip)) {
-				gs = list
-				break
+	if len(gs) == 0 && len(p.c.cidrs) > 0 {
+		if a, err := netip.ParseAddr(ip); err == nil {
+			a = a.Unmap()
+			for _, sp := range p.c.cidrs {
+				if sp.p.Contains(a) {
+					gs = sp.gws
+					break
+				}
 			}
 		}
 	}

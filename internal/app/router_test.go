@@ -34,3 +34,28 @@ func TestGatewayTargetCallerIDAndHeaders(t *testing.T) {
 		}
 	}
 }
+
+func TestPeersBySourceExactAndCIDR(t *testing.T) {
+	exact := &gateway{tenant: "contoso", key: "contoso/sbc1.contoso.com", spec: provision.Gateway{FQDN: "sbc1.contoso.com"}}
+	ranged := &gateway{tenant: "contoso", key: "contoso/sbc2.contoso.com", spec: provision.Gateway{FQDN: "sbc2.contoso.com"}}
+	c := &compiled{tenants: map[string]*tenantRouting{"contoso": {domain: "contoso.com"}},
+		bySrc: map[string][]*gateway{"10.0.0.5": {exact}, "192.0.2.0/24": {ranged}}}
+	c.cidrs = prefixesOf(c.bySrc)
+	p := peers{c: c}
+	for _, tc := range []struct{ ip, want string }{
+		{"10.0.0.5", "contoso/sbc1.contoso.com"},
+		{"192.0.2.77", "contoso/sbc2.contoso.com"},
+		{"::ffff:192.0.2.1", "contoso/sbc2.contoso.com"},
+		{"10.0.0.6", ""},
+		{"192.0.3.1", ""},
+		{"not-an-ip", ""},
+	} {
+		g, ok := p.BySource(tc.ip, 5060)
+		if got := map[bool]string{true: g.Key}[ok]; got != tc.want {
+			t.Errorf("BySource(%s) = %q, want %q", tc.ip, got, tc.want)
+		}
+		if ok && g.Host != "contoso.com" {
+			t.Errorf("BySource(%s): host %q", tc.ip, g.Host)
+		}
+	}
+}
