@@ -59,6 +59,7 @@ func (c *call) post(f func()) {
 
 func (c *call) loop(ctx context.Context) {
 	defer c.e.wg.Done()
+	growStack()
 	for {
 		select {
 		case f := <-c.ev:

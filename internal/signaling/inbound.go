@@ -40,6 +40,7 @@ type inbound struct {
 var _ callctl.Inbound = (*inbound)(nil)
 
 func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
+	growStack()
 	if to := req.To(); to != nil && to.Params.Has("tag") {
 		l, ok := s.dialogs.get(callIDOf(req))
 		if !ok {

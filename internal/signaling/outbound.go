@@ -133,6 +133,7 @@ func (s *Server) Dial(ctx context.Context, d callctl.Dial, ev callctl.LegEvents)
 
 // read follows the INVITE transaction to its final response.
 func (o *outbound) read() {
+	growStack()
 	for {
 		o.mu.Lock()
 		tx := o.tx
