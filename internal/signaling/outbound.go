@@ -203,17 +203,19 @@ func (o *outbound) answered(res *sip.Response) {
 	seq := o.invite.CSeq().SeqNo
 	tx := o.tx
 	o.mu.Unlock()
-	ack := o.newRequest(sip.ACK, seq)
-	send := func() {
-		if err := o.s.cli.WriteRequest(ack.Clone(), sipNoBuild); err != nil {
+	ack := o.s.built(o.newRequest(sip.ACK, seq))
+	send := func(r *sip.Request) {
+		if err := o.s.cli.WriteRequest(r, sipNoBuild); err != nil {
 			o.s.log.Debug("ack", "err", err)
 		}
 	}
-	ack = o.s.built(ack)
-	send()
+	// The first ACK goes as built; a retransmitted 2xx (rare) gets a copy,
+	// as retransmissions may be answered concurrently. Once sent, ack is
+	// only read.
+	send(ack)
 	tx.OnRetransmission(func(r *sip.Response) {
 		if r.IsSuccess() {
-			send()
+			send(ack.Clone())
 		}
 	})
 	if quiet { // cancelled or released while the 2xx was on its way
