@@ -56,14 +56,30 @@ func (r benchRec) Record(c pbx.CDR) { r <- c }
 // are fakes; what remains is the engine: its goroutine per call, the event
 // posts and the bookkeeping. log=info adds the shipped log level (a text
 // handler writing to io.Discard): the lines every call writes.
+//
+// route=pstn is the Direct Routing profile of bench/run.sh: the number
+// dialled is not a user, the router (a fake returning a fixed decision)
+// sends it to one gateway with media bypass.
 func BenchmarkCallSetupTeardown(b *testing.B) {
-	b.Run("log=off", func(b *testing.B) { benchCall(b, nil) })
-	b.Run("log=info", func(b *testing.B) {
-		benchCall(b, slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo})))
-	})
+	info := func() *slog.Logger {
+		return slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	b.Run("log=off", func(b *testing.B) { benchCall(b, nil, false) })
+	b.Run("log=info", func(b *testing.B) { benchCall(b, info(), false) })
+	b.Run("route=pstn/log=off", func(b *testing.B) { benchCall(b, nil, true) })
+	b.Run("route=pstn/log=info", func(b *testing.B) { benchCall(b, info(), true) })
 }
 
-func benchCall(b *testing.B, log *slog.Logger) {
+// benchRouter sends every call to one gateway with media bypass.
+type benchRouter struct{}
+
+func (benchRouter) Route(*pbx.User, string) Route {
+	return Route{Kind: KindPSTN, Number: "+14255551234", Via: "directRouting", Gateways: []TrunkTarget{{
+		Key: "bench1/sbc.bench1.example.com", FQDN: "sbc.bench1.example.com", Port: 25070, Address: "127.0.0.2:25070",
+		Transport: "udp", Called: "+14255551234", Calling: "+14255550001", MediaBypass: true}}}
+}
+
+func benchCall(b *testing.B, log *slog.Logger, pstn bool) {
 	var users []pbx.User
 	for i := 1; i <= 2500; i++ {
 		users = append(users, pbx.User{Tenant: "bench1", SIPAddress: fmt.Sprintf("u%05d@bench1.example.com", i),
@@ -74,8 +90,13 @@ func benchCall(b *testing.B, log *slog.Logger) {
 	loc := benchLoc{"u00002@bench1.example.com": {{AOR: "u00002@bench1.example.com",
 		Contact: "sip:u00002@127.0.0.1:5070", Source: "127.0.0.1:5070", Transport: "udp"}}}
 	rec := make(benchRec, 1)
-	e := NewEngine(Config{}, Deps{Directory: func() *directory.Directory { return dir }, Locator: loc,
-		Dialer: benchDialer{}, Media: benchMedia{}, Recorder: rec, Log: log})
+	deps := Deps{Directory: func() *directory.Directory { return dir }, Locator: loc,
+		Dialer: benchDialer{}, Media: benchMedia{}, Recorder: rec, Log: log}
+	target := "100002"
+	if pstn {
+		deps.Router, target = benchRouter{}, "4255551234"
+	}
+	e := NewEngine(Config{}, deps)
 	sdp := []byte("v=0\r\n")
 	in := &benchIn{answered: make(chan struct{}, 1)}
 	ctx := context.Background()
@@ -86,7 +107,7 @@ func benchCall(b *testing.B, log *slog.Logger) {
 	i := 0
 	b.ReportAllocs()
 	for b.Loop() {
-		ev := e.Invite(ctx, InviteRequest{CallID: ids[i%len(ids)], Caller: caller, Target: "100002", SDP: sdp}, in)
+		ev := e.Invite(ctx, InviteRequest{CallID: ids[i%len(ids)], Caller: caller, Target: target, SDP: sdp}, in)
 		if ev == nil {
 			b.Fatal("call rejected")
 		}

@@ -68,11 +68,15 @@ func (c *call) nextGateway() {
 		// The first attempt is every PSTN call's routine (debug; "call
 		// answered" and "call ended" say where it went); a later one is a
 		// failover, worth an info line.
+		// (Enabled first: the arguments would be boxed, and allocated,
+		// even for a line the handler drops.)
 		lvl := slog.LevelDebug
 		if h.idx > 1 {
 			lvl = slog.LevelInfo
 		}
-		c.log.Log(c.ctx, lvl, "trying gateway", "gateway", t.Key, "called", t.Called, "attempt", h.idx)
+		if c.log.Enabled(c.ctx, lvl) {
+			c.log.Log(c.ctx, lvl, "trying gateway", "gateway", t.Key, "called", t.Called, "attempt", h.idx)
+		}
 		f.out = out
 		c.forks[f] = struct{}{}
 		h.current = f
