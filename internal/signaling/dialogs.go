@@ -53,16 +53,6 @@ func (t *dialogTable) get(callID string) (leg, bool) {
 	return l, ok
 }
 
-// inbound returns the caller's leg of the dialog with that Call-ID.
-func (t *dialogTable) inbound(callID string) (*inbound, bool) {
-	l, ok := t.get(callID)
-	if !ok {
-		return nil, false
-	}
-	in, ok := l.(*inbound)
-	return in, ok
-}
-
 func (t *dialogTable) del(callID string, l leg) {
 	s := &t.shard[t.idx(callID)]
 	s.mu.Lock()

@@ -359,23 +359,6 @@ func (in *inbound) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
 	in.s.onUpdate(req, tx, in.st)
 }
 
-// acksFirst2xx says whether ack (Via branch given) acknowledges a 2xx to
-// the leg's first INVITE: the same CSeq number, another branch (RFC 3261
-// §13.2.2.4; the ACK of a non-2xx reuses the INVITE's branch, §17.1.1.3).
-// The ACK of the 407 before it has a lower CSeq.
-func (in *inbound) acksFirst2xx(ack *sip.Request, branch string) bool {
-	ic, ac := in.req.CSeq(), ack.CSeq()
-	if ic == nil || ac == nil || ic.SeqNo != ac.SeqNo {
-		return false
-	}
-	via := in.req.Via()
-	if via == nil {
-		return false
-	}
-	b, _ := via.Params.Get("branch")
-	return b != branch
-}
-
 func (in *inbound) onAck(req *sip.Request) {
 	in.ackReceived()
 	in.mu.Lock()

@@ -15,10 +15,9 @@ import (
 )
 
 // udpFront owns the SIP UDP socket. Its readers (one per CPU) take every
-// datagram, screen its source with the guard, and answer on the spot,
-// without a sipgo transaction, the non-INVITE requests whose answer needs
-// no transaction state of sipgo's — REGISTER and OPTIONS, most of a PBX's
-// traffic, and BYE — and deliver the ACK of a call's 2xx: the message is parsed by sipgo's
+// datagram, screen its source with the guard, and answer the requests that
+// need no dialog — REGISTER and OPTIONS, most of a PBX's traffic — on the
+// spot, without a sipgo transaction: the message is parsed by sipgo's
 // parser, handled by the same handlers as over TCP, and the response is
 // written straight back; the replay cache (retrans.go) gives
 // retransmissions the same response for Timer J, which is what the RFC 3261
@@ -64,8 +63,6 @@ func newUDPFront(s *Server, conn *net.UDPConn) *udpFront {
 		handlers: map[string]sipgo.RequestHandler{
 			string(sip.REGISTER): s.recoverer(s.handleRegister),
 			string(sip.OPTIONS):  s.recoverer(s.handleOptions),
-			string(sip.BYE):      s.recoverer(s.handleBye),
-			string(sip.ACK):      s.recoverer(s.handleAck),
 		}}
 	close(f.answered)
 	n := runtime.GOMAXPROCS(0)
@@ -183,20 +180,6 @@ func (f *udpFront) handle(parser *sip.Parser, data []byte, from netip.AddrPort) 
 	}
 	src := netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 	source := src.String()
-	if req.IsAck() {
-		// Only the ACK of a 2xx to a call's first INVITE: a transaction of
-		// its own, which sipgo would only hand to handleAck. An ACK of a
-		// non-2xx belongs to sipgo's INVITE transaction (it stops the
-		// retransmissions); re-INVITEs' ACKs go to sipgo too.
-		in, ok := f.s.dialogs.inbound(callIDOf(req))
-		if !ok || !in.acksFirst2xx(req, branch) {
-			return false
-		}
-		req.SetTransport("UDP")
-		req.SetSource(source)
-		h(req, nil)
-		return true
-	}
 	key := string(req.Method) + " " + branch + " " + source
 	switch b, state := f.replay.begin(key); state {
 	case replayPending:
@@ -208,21 +191,11 @@ func (f *udpFront) handle(parser *sip.Parser, data []byte, from netip.AddrPort) 
 	req.SetTransport("UDP")
 	req.SetSource(source)
 	tx := &udpTx{f: f, key: key, to: from}
-	if req.Method == sip.BYE {
-		// A caller's BYE is answered once its call has ended and its CDR
-		// is journaled (callctl ByeWait): never hold a reader that long.
-		go f.serve(h, req, tx)
-		return true
-	}
-	f.serve(h, req, tx)
-	return true
-}
-
-func (f *udpFront) serve(h sipgo.RequestHandler, req *sip.Request, tx *udpTx) {
 	h(req, tx)
 	if !tx.final {
-		f.replay.abandon(tx.key) // unanswered (a banned source): its retransmissions are handled anew
+		f.replay.abandon(key) // unanswered (a banned source): its retransmissions are handled anew
 	}
+	return true
 }
 
 func (f *udpFront) write(b []byte, to netip.AddrPort) {
@@ -234,7 +207,7 @@ func (f *udpFront) write(b []byte, to netip.AddrPort) {
 // udpTx is the transaction of a request the front answers: its responses
 // go back to the address and port the request came from (as watchedTx does
 // for sipgo's), the final one also into the replay cache. It is complete
-// once the handler returns: no ACK, no CANCEL (non-INVITE requests only).
+// once the handler returns: no ACK, no CANCEL (REGISTER and OPTIONS only).
 type udpTx struct {
 	f     *udpFront
 	key   string
