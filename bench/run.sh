@@ -166,6 +166,12 @@ cpu_ticks() { # cpu_ticks PID...: utime+stime of the processes, in clock ticks
 	for p in "$@"; do f+=("/proc/$p/stat"); done
 	cat "${f[@]}" 2>/dev/null | awk '{ sub(/^.*\) /, ""); s += $12 + $13 } END { print s + 0 }'
 }
+sys_ticks() { # sys_ticks PID...: stime alone (the kernel's share of cpu_ticks)
+	local f=() p
+	(($#)) || { echo 0; return; }
+	for p in "$@"; do f+=("/proc/$p/stat"); done
+	cat "${f[@]}" 2>/dev/null | awk '{ sub(/^.*\) /, ""); s += $13 } END { print s + 0 }'
+}
 box_ticks() { # box_ticks: "busy total" ticks of the whole machine
 	awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t }' /proc/stat
 }
@@ -536,19 +542,19 @@ phase_kamailio() {
 relay_run() {
 	local sys=$1 remote=$2 pktcmd=$3
 	shift 3
-	local dir=$OUT/$sys-relay p0 p1 c0 c1 rc b0 b1 t0b t1b ramp=2 rate
+	local dir=$OUT/$sys-relay p0 p1 c0 c1 k0 k1 rc b0 b1 t0b t1b ramp=2 rate
 	note "$sys relay: $RELAY_CALLS concurrent G.711 calls for ${RELAY_SECS} s"
 	rate=$(((RELAY_CALLS + ramp - 1) / ramp))
 	wait_quiet
 	p0=$($pktcmd)
-	c0=$(cpu_ticks "$@")
+	c0=$(cpu_ticks "$@") k0=$(sys_ticks "$@")
 	read -r b0 t0b < <(box_ticks)
 	if sipp_run "$dir" $((RELAY_SECS + ramp + 40)) -sf "$SC/uac_rtp.xml" -inf "$DATA/callers.csv" -p "$UAC_PORT" \
 		-mi "$LOOP" -mp "$UAC_MEDIA_PORT" -auth_uri "$CALL_TARGET@$DOMAIN1" -d $((RELAY_SECS * 1000)) \
 		-key rtp_stream "$DATA/silence.pcmu,-1,0" -r "$rate" -rp 1000 -m "$RELAY_CALLS" -l "$RELAY_CALLS" \
 		-recv_timeout 10000 "$remote"; then rc=0; else rc=$?; fi
 	sleep 1 # counters are updated when calls end
-	c1=$(cpu_ticks "$@")
+	c1=$(cpu_ticks "$@") k1=$(sys_ticks "$@")
 	read -r b1 t1b < <(box_ticks)
 	p1=$($pktcmd)
 	R[$sys.relay.pkts]=$((p1 - p0))
@@ -556,7 +562,7 @@ relay_run() {
 	R[$sys.relay.cpu]=$(awk -v d=$((c1 - c0)) -v hz="$CLK_TCK" -v p=$((p1 - p0)) 'BEGIN { printf "%.2f", p ? d * 1e6 / hz / p : 0 }')
 	R[$sys.relay.percore]=$(awk -v c="${R[$sys.relay.cpu]}" 'BEGIN { printf "%.0f", (c > 0 ? 1e6 / c : 0) }')
 	R[$sys.relay.box]=$(awk -v b=$((b1 - b0)) -v t=$((t1b - t0b)) 'BEGIN { printf "%.0f", t ? 100 * b / t : 0 }')
-	note "$sys relay: $((p1 - p0)) packets (calls ok $(stat_col "$dir/stat.csv" 'SuccessfulCall(C)'), failed $(stat_col "$dir/stat.csv" 'FailedCall(C)'), rc $rc): ${R[$sys.relay.pps]} pkt/s, ${R[$sys.relay.cpu]} CPU-us/pkt, box ${R[$sys.relay.box]}% busy"
+	note "$sys relay: $((p1 - p0)) packets (calls ok $(stat_col "$dir/stat.csv" 'SuccessfulCall(C)'), failed $(stat_col "$dir/stat.csv" 'FailedCall(C)'), rc $rc): ${R[$sys.relay.pps]} pkt/s, ${R[$sys.relay.cpu]} CPU-us/pkt ($(awk -v k=$((k1 - k0)) -v d=$((c1 - c0)) 'BEGIN { printf "%.0f", d ? 100 * k / d : 0 }')% in the kernel), box ${R[$sys.relay.box]}% busy"
 }
 
 # ------------------------------------------------------------ phase: rtpengine
@@ -582,7 +588,9 @@ phase_rtpengine() {
 	kam_start kamailio-rtpengine -A WITH_RTPENGINE -A "RTPENGINE_SOCK=\"udp:$LOOP:$RTPE_NG_PORT\""
 	local kwrap=$KAM_WRAP kpids=("${TARGET_PIDS[@]}")
 	start_uas rtpe-uas "" -rtp_echo
+	perf_start rtpe-relay "$rpid"
 	relay_run rtpengine "$REMOTE" rtpe_packets "$rpid"
+	perf_stop
 	stop_pid "$UAS_WRAP"
 	stop_pid "$kwrap"
 	stop_pid "$rwrap"
@@ -610,12 +618,12 @@ sb_pprof() { # sb_pprof FILE QUERY: save a Go profile (/debug/pprof/QUERY, admin
 }
 # PPROF=1: a CPU profile of Switchboard over the first PPROF_SECS s of a sweep, in the background.
 PPROF_PID=
-pprof_start() { # pprof_start NAME
+pprof_start() { # pprof_start NAME [SECS]
 	[[ ${PPROF:-0} == 1 ]] || return 0
 	# Go serves one CPU profile at a time: a second request while the
 	# previous sweep's profile runs would fail, so let that one finish.
 	[[ -z $PPROF_PID ]] || wait "$PPROF_PID" 2>/dev/null || true
-	start_bg /dev/null sb_pprof "$1.cpu.pprof" "profile?seconds=${PPROF_SECS:-20}"
+	start_bg /dev/null sb_pprof "$1.cpu.pprof" "profile?seconds=${2:-${PPROF_SECS:-20}}"
 	PPROF_PID=$LAST_PID
 	note "pprof: $OUT/$1.cpu.pprof (go tool pprof -top -cum $OUT/$1.cpu.pprof)"
 }
@@ -727,7 +735,10 @@ phase_switchboard() {
 		}
 	fi
 	start_uas sb-uas-rtp "$callee_reg" -rtp_echo
+	perf_start sb-relay "$pid"
+	pprof_start sb-relay $((RELAY_SECS + 3))
 	relay_run switchboard "$REMOTE" "sb_metric switchboard_media_packets_total" "$pid"
+	perf_stop
 	stop_pid "$UAS_WRAP"
 	stop_pid "$wrap"
 }
