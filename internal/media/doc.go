@@ -7,8 +7,15 @@
 // media address from the SDP it sent and returns the SDP to hand to the other
 // party, pointing at the relay.
 //
-// Forwarding: one goroutine per socket reads into a reusable buffer and writes
-// the raw bytes, unchanged, out of the paired socket on the other side.
+// Forwarding (Linux: epoll): the relay's sockets are raw non-blocking UDP
+// sockets outside Go's network poller. A few pollers (one per P at most;
+// each takes pollerStreams streams before the next is used) each own an
+// edge-triggered epoll set and one goroutine, which Go's network poller
+// wakes when the set has ready sockets. The goroutine reads every ready
+// socket with recvmmsg into reusable buffers and writes the raw bytes,
+// unchanged, out of the paired socket on the other side (sendto, or
+// sendmmsg for several), with raw system calls: no allocation, no extra
+// read to find a socket empty, no goroutine wake-up per packet.
 // Packets whose first byte does not say RTP version 2 are dropped (except on
 // UDPTL streams, which are relayed as they are). The target for a side is the
 // last source address seen on that side's socket (symmetric RTP latching, so
@@ -26,6 +33,8 @@
 // through byte for byte, and the quirky SDP real phones send is not rejected
 // for being out of canonical order.
 //
-// Lock order: Session.mu, then Relay.mu, then the port allocator's mu.
-// Forwarding goroutines take no locks; they use atomics.
+// Lock order: Session.mu, then a poller's mu, then Relay.mu, then the port
+// allocator's mu. A poller holds its mu for a round of forwarding; sockets
+// are registered and closed under it, so a round never sees the descriptor
+// of a closed socket. Addresses and counters are atomics.
 package media

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/netip"
 	"sync"
 	"syscall"
@@ -16,13 +15,14 @@ import (
 type pair struct {
 	idx  int
 	port int // RTP port; RTCP is port+1
-	rtp  *net.UDPConn
-	rtcp *net.UDPConn
+	rtp  *sock
+	rtcp *sock
 }
 
+// close closes the sockets that a poller has not closed already.
 func (p *pair) close() {
-	_ = p.rtp.Close()
-	_ = p.rtcp.Close()
+	p.rtp.close()
+	p.rtcp.close()
 }
 
 // slot is the allocator's view of one pair of the range.
@@ -33,8 +33,7 @@ type slot struct {
 
 // allocator hands out port pairs round robin and quarantines released ones.
 type allocator struct {
-	network    string
-	ip         net.IP
+	ip         netip.Addr
 	low        int
 	quarantine time.Duration
 	log        *slog.Logger
@@ -46,10 +45,9 @@ type allocator struct {
 	inUse int
 }
 
-func newAllocator(network string, ip netip.Addr, low, pairs int, quarantine time.Duration, log *slog.Logger) *allocator {
+func newAllocator(ip netip.Addr, low, pairs int, quarantine time.Duration, log *slog.Logger) *allocator {
 	return &allocator{
-		network:    network,
-		ip:         ip.AsSlice(),
+		ip:         ip,
 		low:        low,
 		quarantine: quarantine,
 		log:        log,
@@ -124,13 +122,13 @@ func (a *allocator) free(idx int, quarantine bool) {
 }
 
 func (a *allocator) bind(idx, port int) (*pair, error) {
-	rtp, err := net.ListenUDP(a.network, &net.UDPAddr{IP: a.ip, Port: port})
+	rtp, err := bindUDP(a.ip, port)
 	if err != nil {
 		return nil, err
 	}
-	rtcp, err := net.ListenUDP(a.network, &net.UDPAddr{IP: a.ip, Port: port + 1})
+	rtcp, err := bindUDP(a.ip, port+1)
 	if err != nil {
-		_ = rtp.Close()
+		rtp.close()
 		return nil, err
 	}
 	return &pair{idx: idx, port: port, rtp: rtp, rtcp: rtcp}, nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"runtime"
 	"strconv"
 	"strings"
@@ -294,7 +295,7 @@ func BenchmarkForward(b *testing.B) {
 		b.Fatal(err)
 	}
 	s.mu.Lock()
-	toA := s.streams[0].legs[SideA].rtp.conn.LocalAddr().(*net.UDPAddr).AddrPort()
+	toA := netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(s.streams[0].legs[SideA].pair.port))
 	s.mu.Unlock()
 	pkt := make([]byte, 172)
 	pkt[0] = 0x80

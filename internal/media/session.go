@@ -1,16 +1,14 @@
 package media
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
 )
 
-// maxPacket is the read buffer of a forwarding goroutine. A datagram that
+// maxPacket is the size of a read buffer of the pollers. A datagram that
 // fills it was probably truncated and is dropped.
 const maxPacket = 2048
 
@@ -56,12 +54,12 @@ const (
 	kindRaw                    // UDPTL (T.38) and other plain UDP: no RTP check
 )
 
-// stream is the relay of one m= line: two legs and four forwarding
-// goroutines, which wg tracks.
+// stream is the relay of one m= line: two legs, whose four sockets one
+// poller reads.
 type stream struct {
-	kind streamKind
-	legs [2]leg // by Side
-	wg   sync.WaitGroup
+	kind   streamKind
+	legs   [2]leg // by Side
+	poller *poller
 }
 
 type leg struct {
@@ -73,10 +71,13 @@ type leg struct {
 // endpoint is one relay socket: it receives from the party on its side and
 // sends to it what arrives on its peer, the same socket on the other side.
 type endpoint struct {
+	s    *Session
 	side Side
 	rtcp bool
-	conn *net.UDPConn
+	kind streamKind
+	sock *sock
 	peer *endpoint
+	slot int32                          // in the poller; -1 when not registered (poller's mu)
 	sdp  atomic.Pointer[netip.AddrPort] // where the party's SDP says it listens
 	seen atomic.Pointer[netip.AddrPort] // last source seen: the latch
 }
@@ -147,7 +148,7 @@ func (s *Session) Rewrite(from Side, sdp []byte) ([]byte, error) {
 			if err != nil {
 				for _, st := range fresh {
 					if st != nil {
-						s.releaseStream(st, false)
+						s.discardStream(st)
 					}
 				}
 				return nil, err
@@ -173,7 +174,6 @@ func (s *Session) Rewrite(from Side, sdp []byte) ([]byte, error) {
 		if st == nil {
 			st = fresh[i]
 			s.streams[i] = st
-			s.startStream(st)
 			s.log.Debug("media: stream relayed", "m", i,
 				"port_a", st.legs[SideA].pair.port, "port_b", st.legs[SideB].pair.port)
 		}
@@ -243,6 +243,8 @@ func (s *Session) stream(i int) *stream {
 	return nil
 }
 
+// newStream takes two port pairs and has the least loaded poller read their
+// sockets. Until the SDP gives a target, what arrives is dropped.
 func (s *Session) newStream(k streamKind) (*stream, error) {
 	a, err := s.relay.ports.alloc()
 	if err != nil {
@@ -253,41 +255,48 @@ func (s *Session) newStream(k streamKind) (*stream, error) {
 		s.relay.ports.release(a, false)
 		return nil, err
 	}
-	st := &stream{kind: k}
+	st := &stream{kind: k, poller: s.relay.pick()}
 	for side, p := range [2]*pair{a, b} {
 		l := &st.legs[side]
 		l.pair = p
-		l.rtp = endpoint{side: Side(side), conn: p.rtp}
-		l.rtcp = endpoint{side: Side(side), rtcp: true, conn: p.rtcp}
+		l.rtp = endpoint{s: s, side: Side(side), kind: k, sock: p.rtp, slot: -1}
+		l.rtcp = endpoint{s: s, side: Side(side), rtcp: true, kind: k, sock: p.rtcp, slot: -1}
 	}
 	for side := range st.legs {
 		other := &st.legs[1-side]
 		st.legs[side].rtp.peer = &other.rtp
 		st.legs[side].rtcp.peer = &other.rtcp
 	}
+	if err := st.poller.add(st.endpoints()...); err != nil {
+		s.releaseStream(st, false)
+		return nil, err
+	}
 	return st, nil
 }
 
-func (s *Session) startStream(st *stream) {
-	for side := range st.legs {
-		rtp, rtcp := &st.legs[side].rtp, &st.legs[side].rtcp
-		st.wg.Go(func() { s.forward(rtp, st.kind) })
-		st.wg.Go(func() { s.forward(rtcp, st.kind) })
-	}
+// socketsPerStream: an RTP/RTCP pair on each side.
+const socketsPerStream = 4
+
+func (st *stream) endpoints() []*endpoint {
+	a, b := &st.legs[SideA], &st.legs[SideB]
+	return []*endpoint{&a.rtp, &a.rtcp, &b.rtp, &b.rtcp}
 }
 
-// stopStream closes the sockets, which ends the goroutines, waits for them
-// and quarantines the ports.
+// stopStream stops reading the stream's sockets, closes them and
+// quarantines the ports.
 func (s *Session) stopStream(st *stream) {
-	for i := range st.legs {
-		st.legs[i].pair.close()
-	}
-	st.wg.Wait()
+	st.poller.remove(st.endpoints()...)
 	// Quarantine keeps late packets of this call away from the next one;
 	// pairs that never received a packet have nothing late to keep away
 	// (a call that was never answered, a re-offer) and are free at once,
 	// so the port range does not cap the call rate.
 	s.releaseStream(st, s.sawTraffic())
+}
+
+// discardStream undoes newStream for a stream that was never used.
+func (s *Session) discardStream(st *stream) {
+	st.poller.remove(st.endpoints()...)
+	s.releaseStream(st, false)
 }
 
 // sawTraffic reports whether any packet reached the session's sockets.
@@ -296,55 +305,11 @@ func (s *Session) sawTraffic() bool {
 	return st.PacketsAtoB+st.PacketsBtoA+st.RTCPPacketsAtoB+st.RTCPPacketsBtoA+st.Dropped > 0
 }
 
-// releaseStream gives the stream's pairs back; quarantine unless they were
-// never used.
+// releaseStream gives the stream's pairs back (closing what is still open);
+// quarantine unless they were never used.
 func (s *Session) releaseStream(st *stream, quarantine bool) {
 	for i := range st.legs {
 		s.relay.ports.release(st.legs[i].pair, quarantine)
-	}
-}
-
-// forward is the loop of one socket: read, check, latch, send out of the peer.
-func (s *Session) forward(in *endpoint, kind streamKind) {
-	buf := make([]byte, maxPacket)
-	out := in.peer
-	ctr := &s.ctr.from[in.side]
-	for {
-		n, src, err := in.conn.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			// Unconnected UDP sockets report no ICMP errors; anything else is
-			// transient (e.g. no buffer space). Keep serving.
-			s.ctr.dropped.Add(1)
-			continue
-		}
-		pkt := buf[:n]
-		isRTCP, ok := classify(pkt, in.rtcp, kind)
-		if !ok || n == len(buf) {
-			s.ctr.dropped.Add(1)
-			continue
-		}
-		src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
-		if in.latch(src) {
-			s.log.Debug("media: latched", "side", in.side, "rtcp", in.rtcp, "addr", src)
-		}
-		dst, ok := out.target()
-		if !ok {
-			s.ctr.dropped.Add(1)
-			continue
-		}
-		if _, err := out.conn.WriteToUDPAddrPort(pkt, dst); err != nil {
-			s.ctr.dropped.Add(1)
-			continue
-		}
-		if isRTCP {
-			ctr.rtcpPkts.Add(1)
-		} else {
-			ctr.pkts.Add(1)
-			ctr.bytes.Add(uint64(n))
-		}
 	}
 }
 
