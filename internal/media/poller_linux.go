@@ -1,3 +1,5 @@
+//go:build !mediaportable
+
 package media
 
 import (
