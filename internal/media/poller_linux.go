@@ -5,7 +5,6 @@ package media
 import (
 	"fmt"
 	"os"
-	"sync"
 	"syscall"
 	"unsafe"
 
@@ -39,11 +38,7 @@ type poller struct {
 	file *os.File // epfd, for Go's network poller
 	done chan struct{}
 
-	mu       sync.Mutex
-	stopping bool
-	slots    []*endpoint // by the slot number the epoll event carries; nil: free
-	free     []int32
-	count    int // sockets registered
+	pollerBase[*endpoint] // slots: the number the epoll event carries
 
 	// Buffers of the goroutine, used under mu.
 	events [maxEvents]unix.EpollEvent
@@ -120,7 +115,7 @@ func (p *poller) round(uintptr) bool {
 			continue
 		}
 		for i := range n {
-			if e := p.slots[p.events[i].Fd]; e != nil {
+			if e := p.slots.get(p.events[i].Fd); e != nil {
 				p.drain(e)
 			}
 		}
@@ -139,18 +134,11 @@ func (p *poller) add(eps ...*endpoint) error {
 		return ErrClosed
 	}
 	for i, e := range eps {
-		if len(p.free) == 0 {
-			p.free = append(p.free, int32(len(p.slots)))
-			p.slots = append(p.slots, nil)
-		}
-		slot := p.free[len(p.free)-1]
-		p.free = p.free[:len(p.free)-1]
-		p.slots[slot] = e
+		slot := p.slots.take(e)
 		e.slot = slot
 		ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLET, Fd: slot}
 		if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, e.sock.fd, &ev); err != nil {
-			p.slots[slot] = nil
-			p.free = append(p.free, slot)
+			p.slots.release(slot)
 			p.removeLocked(eps[:i]...)
 			return fmt.Errorf("media: epoll add: %w", err)
 		}
@@ -174,27 +162,16 @@ func (p *poller) removeLocked(eps ...*endpoint) {
 		}
 		_ = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, e.sock.fd, nil)
 		e.sock.close()
-		p.slots[e.slot] = nil
-		p.free = append(p.free, e.slot)
+		p.slots.release(e.slot)
 		e.slot = -1
 		p.count--
 	}
 }
 
-// load is the number of sockets registered: streams go to the least loaded
-// poller.
-func (p *poller) load() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.count
-}
-
 // stop ends the goroutine and closes the epoll descriptor. Sessions are
 // closed first, so no socket is registered any more.
 func (p *poller) stop() {
-	p.mu.Lock()
-	p.stopping = true
-	p.mu.Unlock()
+	p.beginStop()
 	_ = p.file.Close() // wakes run out of Go's network poller
 	<-p.done
 }

@@ -22,12 +22,8 @@ import (
 // their goroutines, so that when it returns nothing reads, writes or counts
 // for them any more (the session's quarantine decision reads the counters).
 type poller struct {
-	mu       sync.Mutex
-	stopping bool
-	slots    []chan struct{} // by endpoint.slot: closed when its goroutine ends; nil: free
-	free     []int32
-	count    int // sockets registered
-	wg       sync.WaitGroup
+	pollerBase[chan struct{}] // slots: a channel closed when the socket's goroutine ends
+	wg                        sync.WaitGroup
 }
 
 func newPoller() (*poller, error) { return &poller{}, nil }
@@ -40,14 +36,8 @@ func (p *poller) add(eps ...*endpoint) error {
 		return ErrClosed
 	}
 	for _, e := range eps {
-		if len(p.free) == 0 {
-			p.free = append(p.free, int32(len(p.slots)))
-			p.slots = append(p.slots, nil)
-		}
-		slot := p.free[len(p.free)-1]
-		p.free = p.free[:len(p.free)-1]
 		done := make(chan struct{})
-		p.slots[slot] = done
+		slot := p.slots.take(done)
 		e.slot = slot
 		p.count++
 		p.wg.Go(func() {
@@ -68,9 +58,7 @@ func (p *poller) remove(eps ...*endpoint) {
 			continue
 		}
 		e.sock.close()
-		wait = append(wait, p.slots[e.slot])
-		p.slots[e.slot] = nil
-		p.free = append(p.free, e.slot)
+		wait = append(wait, p.slots.release(e.slot))
 		e.slot = -1
 		p.count--
 	}
@@ -80,20 +68,10 @@ func (p *poller) remove(eps ...*endpoint) {
 	}
 }
 
-// load is the number of sockets registered: streams go to the least loaded
-// poller.
-func (p *poller) load() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.count
-}
-
 // stop refuses new sockets and waits for the goroutines. Sessions are
 // closed first, so no socket is registered any more.
 func (p *poller) stop() {
-	p.mu.Lock()
-	p.stopping = true
-	p.mu.Unlock()
+	p.beginStop()
 	p.wg.Wait()
 }
 
