@@ -117,17 +117,17 @@ func addrOfRaw(sa *unix.RawSockaddrInet6) netip.AddrPort {
 
 // recvmmsg reads up to len(msgs) datagrams; 0 and EAGAIN when none is queued.
 func recvmmsg(fd int, msgs []unix.Mmsghdr) (int, syscall.Errno) {
-	n, _, e := syscall.RawSyscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&msgs[0])),
-		uintptr(len(msgs)), unix.MSG_DONTWAIT, 0, 0)
-	if e != 0 {
-		return 0, e
-	}
-	return int(n), 0
+	return mmsg(unix.SYS_RECVMMSG, fd, msgs)
 }
 
 // sendmmsg sends msgs[i] for i < n; it returns how many the kernel took.
 func sendmmsg(fd int, msgs []unix.Mmsghdr) (int, syscall.Errno) {
-	n, _, e := syscall.RawSyscall6(unix.SYS_SENDMMSG, uintptr(fd), uintptr(unsafe.Pointer(&msgs[0])),
+	return mmsg(unix.SYS_SENDMMSG, fd, msgs)
+}
+
+// mmsg is recvmmsg(2) or sendmmsg(2) without waiting.
+func mmsg(trap uintptr, fd int, msgs []unix.Mmsghdr) (int, syscall.Errno) {
+	n, _, e := syscall.RawSyscall6(trap, uintptr(fd), uintptr(unsafe.Pointer(&msgs[0])),
 		uintptr(len(msgs)), unix.MSG_DONTWAIT, 0, 0)
 	if e != 0 {
 		return 0, e
