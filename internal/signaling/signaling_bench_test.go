@@ -197,20 +197,7 @@ func BenchmarkParseRegister(b *testing.B) {
 func BenchmarkFrontRegister(b *testing.B) {
 	const users = 1000
 	dir, nonces := benchDirectory(users)
-	s, err := New(Config{Listen: "127.0.0.1:0"}, Deps{Directory: func() *directory.Directory { return dir },
-		Registrar: registrar.New(nopBindings{}, registrar.Config{}, nil, nil), Nonces: nonces})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := s.Start(nil); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = s.Close() })
-	sink, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = sink.Close() })
+	s, sink := startWithPhone(b, dir, nonces) // the phone's socket is a sink nobody reads
 	from := sink.LocalAddr().(*net.UDPAddr).AddrPort()
 
 	first, second := benchRegisters(users, nonces.Issue())

@@ -26,21 +26,29 @@ func frontServer(t *testing.T) (*Server, *net.UDPConn, auth.Credentials) {
 		Realm: realm, Username: "alice", Algorithm: pbx.AlgMD5, HA1: auth.HA1(pbx.AlgMD5, "alice", realm, "pw")}}}
 	dir := directory.Build([]pbx.Tenant{{Name: "contoso", Domains: []string{realm}}}, []pbx.User{alice})
 	nonces := auth.NewNonces([]byte("0123456789abcdef0123456789abcdef"), time.Minute, time.Now)
+	s, phone := startWithPhone(t, dir, nonces)
+	return s, phone, auth.Credentials{Username: "alice", Realm: realm}
+}
+
+// startWithPhone starts a server for dir (registrar without a store) on
+// 127.0.0.1, and opens a phone's UDP socket there.
+func startWithPhone(tb testing.TB, dir *directory.Directory, nonces *auth.Nonces) (*Server, *net.UDPConn) {
+	tb.Helper()
 	s, err := New(Config{Listen: "127.0.0.1:0"}, Deps{Directory: func() *directory.Directory { return dir },
 		Nonces: nonces, Registrar: registrar.New(nopBindings{}, registrar.Config{}, time.Now, nil)})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	if err := s.Start(nil); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Cleanup(func() { _ = s.Close() })
+	tb.Cleanup(func() { _ = s.Close() })
 	phone, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Cleanup(func() { _ = phone.Close() })
-	return s, phone, auth.Credentials{Username: "alice", Realm: realm}
+	tb.Cleanup(func() { _ = phone.Close() })
+	return s, phone
 }
 
 func sendTo(t *testing.T, phone *net.UDPConn, s *Server, msg string) {
