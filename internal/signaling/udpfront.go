@@ -15,19 +15,27 @@ import (
 )
 
 // udpFront owns the SIP UDP socket. Its readers (one per CPU) take every
-// datagram, screen its source with the guard, and answer the requests that
-// need no dialog — REGISTER and OPTIONS, most of a PBX's traffic — on the
-// spot, without a sipgo transaction: the message is parsed by sipgo's
-// parser, handled by the same handlers as over TCP, and the response is
-// written straight back; the replay cache (retrans.go) gives
-// retransmissions the same response for Timer J, which is what the RFC 3261
-// non-INVITE server transaction is for. Everything else (INVITE, ACK, BYE,
-// responses to our requests...) goes on to sipgo's transport through
-// ReadFrom, unparsed, and sipgo writes through the same socket.
+// datagram, screen its source with the guard, and serve most requests
+// without sipgo's transaction layer: the message is parsed by sipgo's
+// parser and handled by the same handlers as over TCP.
 //
-// Why: sipgo spends, per request, a goroutine, a transaction with its
-// timers kept 32 s and the transport layer's lookups; for a registration
-// (two REGISTERs) that was most of the CPU (docs/performance.md, ADR 0006).
+//   - REGISTER, OPTIONS and BYE are answered through the replay cache
+//     (retrans.go), which gives retransmissions the same response for Timer
+//     J, what the RFC 3261 non-INVITE server transaction is for. REGISTER
+//     and OPTIONS run on the reader; a BYE, whose answer waits for the
+//     call's end, on a goroutine of its own.
+//   - INVITEs get INVITE server transactions of the front's own
+//     (udpinvite.go); a CANCEL or an ACK of a non-2xx answer goes to its
+//     INVITE's transaction, the ACK of a 2xx to its dialog.
+//
+// Everything else (UPDATE, INFO, responses to our requests...) goes on to
+// sipgo's transport through ReadFrom, unparsed, and sipgo writes through
+// the same socket.
+//
+// Why: sipgo spends, per received message, a goroutine, a transaction
+// with its timers and a context, and the transport layer's lookups; for a
+// registration that was most of the CPU, and a call has nine messages
+// (docs/performance.md, ADR 0006).
 type udpFront struct {
 	*net.UDPConn // sipgo's side: WriteTo, LocalAddr... pass through
 
@@ -37,7 +45,8 @@ type udpFront struct {
 	answered chan struct{} // closed: what udpTx.Done returns (the handler has returned)
 	once     sync.Once
 	replay   *replayCache
-	handlers map[string]sipgo.RequestHandler
+	invites  *inviteTable
+	routes   map[string]frontRoute
 	readers  sync.WaitGroup
 }
 
@@ -59,10 +68,14 @@ const (
 
 func newUDPFront(s *Server, conn *net.UDPConn) *udpFront {
 	f := &udpFront{UDPConn: conn, s: s, stateful: make(chan datagram, 1024), closed: make(chan struct{}),
-		answered: make(chan struct{}), replay: newReplayCache(replayBudget),
-		handlers: map[string]sipgo.RequestHandler{
-			string(sip.REGISTER): s.recoverer(s.handleRegister),
-			string(sip.OPTIONS):  s.recoverer(s.handleOptions),
+		answered: make(chan struct{}), replay: newReplayCache(replayBudget), invites: newInviteTable(),
+		routes: map[string]frontRoute{
+			string(sip.REGISTER): {h: s.recoverer(s.handleRegister)},
+			string(sip.OPTIONS):  {h: s.recoverer(s.handleOptions)},
+			string(sip.BYE):      {h: s.recoverer(s.handleBye), async: true},
+			string(sip.INVITE):   {h: s.recoverer(s.handleInvite), async: true, kind: kindInvite},
+			string(sip.ACK):      {h: s.recoverer(s.handleAck), kind: kindAck},
+			string(sip.CANCEL):   {kind: kindCancel},
 		}}
 	close(f.answered)
 	n := runtime.GOMAXPROCS(0)
@@ -100,8 +113,9 @@ func (f *udpFront) rotate() {
 	defer t.Stop()
 	for {
 		select {
-		case <-t.C:
+		case now := <-t.C:
 			f.replay.tick()
+			f.invites.sweep(now)
 		case <-f.closed:
 			return
 		}
@@ -149,6 +163,25 @@ func (f *udpFront) pass(data []byte, from netip.AddrPort) {
 	}
 }
 
+// frontRoute is what the front does with a request method.
+type frontRoute struct {
+	h sipgo.RequestHandler
+	// async: the handler may wait (a BYE's answer waits for the call's
+	// end, an INVITE's for its final response): it runs on a goroutine of
+	// its own, not on the reader.
+	async bool
+	kind  frontKind
+}
+
+type frontKind uint8
+
+const (
+	kindStateless frontKind = iota // non-INVITE: answered once, replayed (retrans.go)
+	kindInvite                     // an INVITE server transaction (udpinvite.go)
+	kindAck                        // to its INVITE transaction, else to the dialog
+	kindCancel                     // to its INVITE transaction, else sipgo answers 481
+)
+
 // handle answers data when it is a request the front serves; false passes
 // it on to sipgo unchanged (also when it does not parse or lacks what a
 // transaction needs: sipgo answers or drops it as before).
@@ -157,8 +190,8 @@ func (f *udpFront) handle(parser *sip.Parser, data []byte, from netip.AddrPort) 
 	if !ok {
 		return false
 	}
-	h := f.handlers[string(method)] // no allocation: map lookup by converted bytes
-	if h == nil {
+	rt, ok := f.routes[string(method)] // no allocation: map lookup by converted bytes
+	if !ok {
 		return false
 	}
 	msg, err := parser.ParseSIP(data)
@@ -180,6 +213,20 @@ func (f *udpFront) handle(parser *sip.Parser, data []byte, from netip.AddrPort) 
 	}
 	src := netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 	source := src.String()
+	req.SetTransport("UDP")
+	req.SetSource(source)
+	switch rt.kind {
+	case kindInvite:
+		f.invite(req, branch+" "+source, from, rt.h)
+		return true
+	case kindAck:
+		if !f.ackOrCancel(req, branch+" "+source) {
+			rt.h(req, nil) // the ACK of a 2xx: the dialog's (handleAck does not block)
+		}
+		return true
+	case kindCancel:
+		return f.ackOrCancel(req, branch+" "+source) // unmatched: sipgo answers 481
+	}
 	key := string(req.Method) + " " + branch + " " + source
 	switch b, state := f.replay.begin(key); state {
 	case replayPending:
@@ -188,14 +235,22 @@ func (f *udpFront) handle(parser *sip.Parser, data []byte, from netip.AddrPort) 
 		f.write(b, from)
 		return true
 	}
-	req.SetTransport("UDP")
-	req.SetSource(source)
 	tx := &udpTx{f: f, key: key, to: from}
-	h(req, tx)
-	if !tx.final {
-		f.replay.abandon(key) // unanswered (a banned source): its retransmissions are handled anew
+	if rt.async {
+		go f.serve(rt.h, req, tx)
+	} else {
+		f.serve(rt.h, req, tx)
 	}
 	return true
+}
+
+// serve runs a non-INVITE handler; a request it left unanswered (a banned
+// source) is forgotten, so its retransmissions are handled anew.
+func (f *udpFront) serve(h sipgo.RequestHandler, req *sip.Request, tx *udpTx) {
+	h(req, tx)
+	if !tx.final {
+		f.replay.abandon(tx.key)
+	}
 }
 
 func (f *udpFront) write(b []byte, to netip.AddrPort) {

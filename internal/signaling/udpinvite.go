@@ -1,0 +1,382 @@
+package signaling
+
+import (
+	"bytes"
+	"errors"
+	"hash/maphash"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// The INVITE server transactions of the UDP front (RFC 3261 §17.2.1 with
+// RFC 6026's Accepted state), kept here rather than in sipgo: a call's
+// INVITEs, their CANCEL and the ACK of a non-2xx answer never enter sipgo's
+// transaction layer, which spends a goroutine, a context and timers on
+// every message (ADR 0006).
+//
+// Costs are kept per transaction, not per message: the only timer is Timer
+// G, armed when a non-2xx final response goes out and stopped by its ACK
+// (the challenge of a phone's first INVITE is acknowledged within
+// milliseconds, so it rarely fires). What only has to be remembered for a
+// while — Timer H, I and L — is an expiry time the front's rotation sweeps
+// (inviteTable.sweep), a few seconds late at most.
+
+// inviteState is where an INVITE server transaction is.
+type inviteState uint8
+
+const (
+	inviteProceeding inviteState = iota // no final response yet
+	inviteAccepted                      // 2xx sent: the TU retransmits it until the ACK (RFC 6026)
+	inviteCompleted                     // non-2xx sent: retransmitted (Timer G) until the ACK
+	inviteConfirmed                     // non-2xx acknowledged: absorbing ACK retransmissions (Timer I)
+	inviteTerminated
+)
+
+// timerT4 is RFC 3261's T4: Timer I over UDP. Timers H and L are 64·T1.
+const timerT4 = 5 * time.Second
+
+var errTxTerminated = errors.New("transaction terminated")
+
+// inviteTx is one INVITE server transaction over UDP. It implements
+// sip.ServerTransaction for the handlers (handleInvite, re-INVITEs).
+type inviteTx struct {
+	f   *udpFront
+	key string
+	to  netip.AddrPort
+	req *sip.Request
+
+	mu       sync.Mutex
+	state    inviteState
+	last     []byte // the last response sent: a retransmitted INVITE gets it again
+	toTag    string // the To-tag of our responses (the 487 after a CANCEL reuses it)
+	expires  time.Time
+	timerG   *time.Timer
+	interval time.Duration
+	cancel   *sip.Request // the CANCEL, once one came
+	onCancel []sip.FnTxCancel
+	onTerm   []sip.FnTxTerminate
+	done     chan struct{}
+	err      error
+}
+
+var _ sip.ServerTransaction = (*inviteTx)(nil)
+
+// inviteTable holds the front's INVITE transactions by Via branch and
+// source address (what a retransmission, its CANCEL and its non-2xx ACK
+// share).
+type inviteTable struct {
+	seed   maphash.Seed
+	shards [replayShards]struct {
+		mu sync.Mutex
+		m  map[string]*inviteTx
+		_  [40]byte
+	}
+}
+
+func newInviteTable() *inviteTable {
+	t := &inviteTable{seed: maphash.MakeSeed()}
+	for i := range t.shards {
+		t.shards[i].m = make(map[string]*inviteTx)
+	}
+	return t
+}
+
+func (t *inviteTable) idx(key string) int { return int(maphash.String(t.seed, key) % replayShards) }
+
+// begin returns the transaction of key, or records tx as new (true).
+func (t *inviteTable) begin(key string, tx *inviteTx) (*inviteTx, bool) {
+	sh := &t.shards[t.idx(key)]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if old, ok := sh.m[key]; ok {
+		return old, false
+	}
+	sh.m[key] = tx
+	return tx, true
+}
+
+func (t *inviteTable) get(key string) *inviteTx {
+	sh := &t.shards[t.idx(key)]
+	sh.mu.Lock()
+	tx := sh.m[key]
+	sh.mu.Unlock()
+	return tx
+}
+
+func (t *inviteTable) del(key string, tx *inviteTx) {
+	sh := &t.shards[t.idx(key)]
+	sh.mu.Lock()
+	if sh.m[key] == tx {
+		delete(sh.m, key)
+	}
+	sh.mu.Unlock()
+}
+
+// sweep ends the transactions whose time is up (Timers H, I, L).
+func (t *inviteTable) sweep(now time.Time) {
+	var ended []*inviteTx
+	for i := range t.shards {
+		sh := &t.shards[i]
+		sh.mu.Lock()
+		for k, tx := range sh.m {
+			tx.mu.Lock()
+			due := !tx.expires.IsZero() && now.After(tx.expires)
+			tx.mu.Unlock()
+			if due {
+				delete(sh.m, k)
+				ended = append(ended, tx)
+			}
+		}
+		sh.mu.Unlock()
+	}
+	for _, tx := range ended {
+		tx.terminate(nil)
+	}
+}
+
+// len counts the transactions (tests).
+func (t *inviteTable) len() int {
+	n := 0
+	for i := range t.shards {
+		t.shards[i].mu.Lock()
+		n += len(t.shards[i].m)
+		t.shards[i].mu.Unlock()
+	}
+	return n
+}
+
+// invite takes an INVITE from the front: a retransmission is answered by
+// its transaction, a new one gets a transaction and its handler.
+func (f *udpFront) invite(req *sip.Request, key string, from netip.AddrPort, h func(*sip.Request, sip.ServerTransaction)) {
+	tx := &inviteTx{f: f, key: key, to: from, req: req, done: make(chan struct{})}
+	if old, fresh := f.invites.begin(key, tx); !fresh {
+		old.retransmitted()
+		return
+	}
+	go func() {
+		h(req, tx)
+		tx.handlerDone()
+	}()
+}
+
+// ackOrCancel matches an ACK or CANCEL to the front's INVITE transaction
+// of the same branch and source; false when there is none (the ACK of a
+// 2xx is a transaction of its own).
+func (f *udpFront) ackOrCancel(req *sip.Request, key string) bool {
+	tx := f.invites.get(key)
+	if tx == nil {
+		return false
+	}
+	if req.IsAck() {
+		return tx.acked()
+	}
+	tx.cancelled(req)
+	return true
+}
+
+// retransmitted answers a retransmitted INVITE: the last response again
+// (Proceeding, Completed), nothing in Accepted and Confirmed.
+func (tx *inviteTx) retransmitted() {
+	tx.mu.Lock()
+	b := tx.last
+	if tx.state != inviteProceeding && tx.state != inviteCompleted {
+		b = nil
+	}
+	tx.mu.Unlock()
+	if b != nil {
+		tx.f.write(b, tx.to)
+	}
+}
+
+// acked takes the ACK of a non-2xx final response; false when the ACK is
+// not for this transaction's answer (an ACK for a 2xx that reused the
+// INVITE's branch, as RFC 2543 phones do: the dialog takes it).
+func (tx *inviteTx) acked() bool {
+	tx.mu.Lock()
+	defer tx.mu.Unlock()
+	switch tx.state {
+	case inviteCompleted:
+		tx.state = inviteConfirmed
+		tx.expires = time.Now().Add(timerT4)
+		if tx.timerG != nil {
+			tx.timerG.Stop()
+		}
+		return true
+	case inviteConfirmed, inviteTerminated:
+		return true
+	}
+	return false
+}
+
+// cancelled takes a CANCEL: 200 to it, and while no final response was sent,
+// 487 to the INVITE and the TU told (RFC 3261 §9.2).
+func (tx *inviteTx) cancelled(c *sip.Request) {
+	ok := sip.NewResponseFromRequest(c, 200, "OK", nil)
+	tx.f.write(responseBytes(ok), tx.to)
+	tx.mu.Lock()
+	if tx.state != inviteProceeding || tx.cancel != nil {
+		tx.mu.Unlock()
+		return
+	}
+	tx.cancel = c
+	fns := tx.onCancel
+	tx.mu.Unlock()
+	res := sip.NewResponseFromRequest(tx.req, 487, "Request Terminated", nil)
+	if err := tx.Respond(res); err != nil {
+		return // a final response overtook the CANCEL
+	}
+	if len(fns) > 0 {
+		go func() { // the TU may block (the call loop's queue): never the reader
+			for _, fn := range fns {
+				fn(c)
+			}
+		}()
+	}
+}
+
+// handlerDone ends a transaction its handler left unanswered (a banned
+// source, a dropped request): its retransmissions are handled anew.
+func (tx *inviteTx) handlerDone() {
+	tx.mu.Lock()
+	open := tx.state == inviteProceeding
+	tx.mu.Unlock()
+	if open {
+		tx.f.invites.del(tx.key, tx)
+		tx.terminate(nil)
+	}
+}
+
+// Respond sends res to where the INVITE came from, and moves the
+// transaction on.
+func (tx *inviteTx) Respond(res *sip.Response) error {
+	tx.mu.Lock()
+	if res.StatusCode > 100 && tx.toTag == "" {
+		if to := res.To(); to != nil {
+			if tag, ok := to.Params.Get("tag"); ok {
+				tx.toTag = tag
+			} else {
+				tx.toTag = sip.GenerateTagN(16)
+				to.Params.Add("tag", tx.toTag)
+			}
+		}
+	} else if res.StatusCode > 100 {
+		if to := res.To(); to != nil && !to.Params.Has("tag") {
+			to.Params.Add("tag", tx.toTag)
+		}
+	}
+	switch tx.state {
+	case inviteProceeding:
+	case inviteAccepted:
+		if !res.IsSuccess() {
+			tx.mu.Unlock()
+			return errors.New("invite transaction accepted: only 2xx retransmissions")
+		}
+	default:
+		tx.mu.Unlock()
+		return errTxTerminated
+	}
+	b := responseBytes(res)
+	switch {
+	case res.StatusCode < 200:
+		tx.last = b
+	case res.IsSuccess():
+		tx.state, tx.last = inviteAccepted, nil
+		tx.expires = time.Now().Add(64 * sip.T1) // Timer L
+	default:
+		tx.state, tx.last = inviteCompleted, b
+		tx.expires = time.Now().Add(64 * sip.T1) // Timer H
+		tx.interval = sip.T1
+		tx.timerG = time.AfterFunc(sip.T1, tx.fireG)
+	}
+	tx.mu.Unlock()
+	tx.f.write(b, tx.to)
+	return nil
+}
+
+// fireG retransmits the non-2xx final response until its ACK (Timer G,
+// T1 doubling up to T2; Timer H ends it).
+func (tx *inviteTx) fireG() {
+	tx.mu.Lock()
+	if tx.state != inviteCompleted || time.Now().After(tx.expires) {
+		tx.mu.Unlock()
+		return
+	}
+	b := tx.last
+	if tx.interval *= 2; tx.interval > sip.T2 {
+		tx.interval = sip.T2
+	}
+	tx.timerG.Reset(tx.interval)
+	tx.mu.Unlock()
+	tx.f.write(b, tx.to)
+}
+
+// terminate ends the transaction: Done closes, OnTerminate callbacks run.
+func (tx *inviteTx) terminate(err error) {
+	tx.mu.Lock()
+	if tx.state == inviteTerminated {
+		tx.mu.Unlock()
+		return
+	}
+	tx.state, tx.err = inviteTerminated, err
+	if tx.timerG != nil {
+		tx.timerG.Stop()
+	}
+	fns := tx.onTerm
+	tx.mu.Unlock()
+	close(tx.done)
+	for _, fn := range fns {
+		fn(tx.key, err)
+	}
+}
+
+// Terminate implements sip.Transaction.
+func (tx *inviteTx) Terminate() {
+	tx.f.invites.del(tx.key, tx)
+	tx.terminate(nil)
+}
+
+// OnTerminate implements sip.Transaction.
+func (tx *inviteTx) OnTerminate(f sip.FnTxTerminate) bool {
+	tx.mu.Lock()
+	defer tx.mu.Unlock()
+	if tx.state == inviteTerminated {
+		return false
+	}
+	tx.onTerm = append(tx.onTerm, f)
+	return true
+}
+
+// OnCancel implements sip.ServerTransaction; a CANCEL that came before is
+// reported at once.
+func (tx *inviteTx) OnCancel(f sip.FnTxCancel) bool {
+	tx.mu.Lock()
+	c := tx.cancel
+	if c == nil {
+		tx.onCancel = append(tx.onCancel, f)
+	}
+	tx.mu.Unlock()
+	if c != nil {
+		f(c)
+	}
+	return true
+}
+
+func (tx *inviteTx) Done() <-chan struct{}     { return tx.done }
+func (tx *inviteTx) Acks() <-chan *sip.Request { return nil }
+
+func (tx *inviteTx) Err() error {
+	tx.mu.Lock()
+	defer tx.mu.Unlock()
+	return tx.err
+}
+
+// responseBytes is res on the wire.
+func responseBytes(res *sip.Response) []byte {
+	var buf bytes.Buffer
+	buf.Grow(512)
+	res.StringWrite(&buf)
+	return buf.Bytes()
+}

@@ -1,0 +1,112 @@
+package signaling
+
+import (
+	"bytes"
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+func frontInvite(phone *net.UDPConn, method, branch, toTag string) string {
+	port := itoa(phone.LocalAddr().(*net.UDPAddr).Port)
+	to := "<sip:bob@contoso.com>"
+	if toTag != "" {
+		to += ";tag=" + toTag
+	}
+	return method + " sip:bob@contoso.com SIP/2.0\r\n" +
+		"Via: SIP/2.0/UDP 127.0.0.1:" + port + ";branch=" + branch + ";rport\r\n" +
+		"Max-Forwards: 70\r\nFrom: <sip:alice@contoso.com>;tag=f1\r\nTo: " + to + "\r\n" +
+		"Call-ID: front-invite-1\r\nCSeq: 1 " + method + "\r\n" +
+		"Contact: <sip:alice@127.0.0.1:" + port + ">\r\nContent-Length: 0\r\n\r\n"
+}
+
+// TestFrontInviteChallenge: the front's INVITE server transaction answers a
+// retransmitted INVITE with the same challenge, retransmits the challenge
+// until its ACK (Timer G), absorbs the ACK, and is gone after Timer I.
+func TestFrontInviteChallenge(t *testing.T) {
+	s, phone, _ := frontServer(t)
+	invite := frontInvite(phone, "INVITE", "z9hG4bK-inv1", "")
+	sendTo(t, phone, s, invite)
+	res, first := recvResponse(t, phone)
+	if res.StatusCode != 401 && res.StatusCode != 407 {
+		t.Fatalf("want a challenge, got %d:\n%s", res.StatusCode, first)
+	}
+	if tag, _ := res.To().Params.Get("tag"); tag == "" {
+		t.Errorf("challenge without a To-tag:\n%s", first)
+	}
+	sendTo(t, phone, s, invite) // retransmission: the same bytes, not a new nonce
+	if _, again := recvResponse(t, phone); !bytes.Equal(again, first) {
+		t.Fatalf("retransmitted INVITE answered differently:\n%s\n---\n%s", first, again)
+	}
+	// No ACK: Timer G resends the challenge after T1.
+	if g := recvRaw(t, phone, 2*sip.T1); !bytes.Equal(g, first) {
+		t.Fatalf("Timer G: want the challenge again, got %q", g)
+	}
+	tag, _ := res.To().Params.Get("tag") // ACK right away: the next Timer G is T1·2 later
+	sendTo(t, phone, s, frontInvite(phone, "ACK", "z9hG4bK-inv1", tag))
+	if raw := recvRaw(t, phone, 3*sip.T1); raw != nil {
+		t.Fatalf("challenge retransmitted after its ACK: %q", raw)
+	}
+	if n := s.udp.invites.len(); n != 1 {
+		t.Fatalf("%d INVITE transactions, want 1 (confirmed)", n)
+	}
+	s.udp.invites.sweep(time.Now().Add(timerT4 + time.Second))
+	if n := s.udp.invites.len(); n != 0 {
+		t.Fatalf("%d INVITE transactions after Timer I", n)
+	}
+}
+
+// TestFrontInviteCancel: a CANCEL for a pending INVITE gets its 200, the
+// INVITE its 487 (with a To-tag) and the handler hears of it; a CANCEL
+// matching nothing goes to sipgo (481).
+func TestFrontInviteCancel(t *testing.T) {
+	s, phone, _ := frontServer(t)
+	invite := frontInvite(phone, "INVITE", "z9hG4bK-inv2", "")
+	req, err := sip.ParseMessage([]byte(invite))
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := phone.LocalAddr().(*net.UDPAddr).AddrPort()
+	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+	cancelled := make(chan *sip.Request, 1)
+	handled := make(chan struct{})
+	s.udp.invite(req.(*sip.Request), "z9hG4bK-inv2 "+from.String(), from, func(r *sip.Request, tx sip.ServerTransaction) {
+		tx.OnCancel(func(c *sip.Request) { cancelled <- c })
+		_ = tx.Respond(sip.NewResponseFromRequest(r, 180, "Ringing", nil))
+		close(handled)
+		<-tx.Done()
+	})
+	<-handled
+	if res, raw := recvResponse(t, phone); res.StatusCode != 180 {
+		t.Fatalf("want 180, got\n%s", raw)
+	}
+	sendTo(t, phone, s, frontInvite(phone, "CANCEL", "z9hG4bK-inv2", ""))
+	codes := map[string]bool{}
+	for range 2 {
+		res, raw := recvResponse(t, phone)
+		codes[itoa(res.StatusCode)+" "+string(res.CSeq().MethodName)] = true
+		if res.StatusCode == 487 {
+			if tag, _ := res.To().Params.Get("tag"); tag == "" {
+				t.Errorf("487 without a To-tag:\n%s", raw)
+			}
+		}
+	}
+	if !codes["200 CANCEL"] || !codes["487 INVITE"] {
+		t.Fatalf("want 200 CANCEL and 487 INVITE, got %v", codes)
+	}
+	select {
+	case c := <-cancelled:
+		if !c.IsCancel() {
+			t.Fatalf("OnCancel got %s", c.Method)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("the handler never heard of the CANCEL")
+	}
+	sendTo(t, phone, s, frontInvite(phone, "CANCEL", "z9hG4bK-nothing", ""))
+	if res, raw := recvResponse(t, phone); res.StatusCode != 481 {
+		t.Fatalf("unmatched CANCEL: want 481, got\n%s", raw)
+	}
+}
