@@ -129,6 +129,10 @@ func (s *Server) serveInvite(req *sip.Request, tx sip.ServerTransaction, ir call
 			ev.Cancel()
 		}
 	}
+	if ft, ok := frontInvite(tx); ok {
+		ft.keep() // the front's transaction lives on without its handler
+		return
+	}
 	// sipgo ends the transaction when the handler returns: wait for the
 	// final response (or the transaction's end) first.
 	select {

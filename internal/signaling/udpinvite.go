@@ -55,6 +55,7 @@ type inviteTx struct {
 	expires  time.Time
 	timerG   *time.Timer
 	interval time.Duration
+	kept     bool         // a call holds it: it outlives its handler (keep)
 	cancel   *sip.Request // the CANCEL, once one came
 	onCancel []sip.FnTxCancel
 	onTerm   []sip.FnTxTerminate
@@ -156,10 +157,34 @@ func (f *udpFront) invite(req *sip.Request, key string, from netip.AddrPort, h f
 		old.retransmitted()
 		return
 	}
-	go func() {
-		h(req, tx)
-		tx.handlerDone()
-	}()
+	if to := req.To(); to != nil && to.Params.Has("tag") {
+		go func() { // a re-INVITE: its handler waits for the other party
+			h(req, tx)
+			tx.handlerDone()
+		}()
+		return
+	}
+	// A new INVITE is handled on the reader: a challenge, a refusal or a
+	// new call (serveInvite keeps the transaction and returns).
+	h(req, tx)
+	tx.handlerDone()
+}
+
+// frontInvite is the front's INVITE transaction behind a handler's tx.
+func frontInvite(tx sip.ServerTransaction) (*inviteTx, bool) {
+	if w, ok := tx.(*watchedTx); ok {
+		tx = w.ServerTransaction
+	}
+	ft, ok := tx.(*inviteTx)
+	return ft, ok
+}
+
+// keep hands the transaction to a call: it stays open when its handler
+// returns, until the call answers it.
+func (tx *inviteTx) keep() {
+	tx.mu.Lock()
+	tx.kept = true
+	tx.mu.Unlock()
 }
 
 // ackOrCancel matches an ACK or CANCEL to the front's INVITE transaction
@@ -241,7 +266,7 @@ func (tx *inviteTx) cancelled(c *sip.Request) {
 // source, a dropped request): its retransmissions are handled anew.
 func (tx *inviteTx) handlerDone() {
 	tx.mu.Lock()
-	open := tx.state == inviteProceeding
+	open := tx.state == inviteProceeding && !tx.kept
 	tx.mu.Unlock()
 	if open {
 		tx.f.invites.del(tx.key, tx)

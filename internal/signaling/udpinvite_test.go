@@ -10,7 +10,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
-func frontInvite(phone *net.UDPConn, method, branch, toTag string) string {
+func inviteMsg(phone *net.UDPConn, method, branch, toTag string) string {
 	port := itoa(phone.LocalAddr().(*net.UDPAddr).Port)
 	to := "<sip:bob@contoso.com>"
 	if toTag != "" {
@@ -28,7 +28,7 @@ func frontInvite(phone *net.UDPConn, method, branch, toTag string) string {
 // until its ACK (Timer G), absorbs the ACK, and is gone after Timer I.
 func TestFrontInviteChallenge(t *testing.T) {
 	s, phone, _ := frontServer(t)
-	invite := frontInvite(phone, "INVITE", "z9hG4bK-inv1", "")
+	invite := inviteMsg(phone, "INVITE", "z9hG4bK-inv1", "")
 	sendTo(t, phone, s, invite)
 	res, first := recvResponse(t, phone)
 	if res.StatusCode != 401 && res.StatusCode != 407 {
@@ -46,7 +46,7 @@ func TestFrontInviteChallenge(t *testing.T) {
 		t.Fatalf("Timer G: want the challenge again, got %q", g)
 	}
 	tag, _ := res.To().Params.Get("tag") // ACK right away: the next Timer G is T1·2 later
-	sendTo(t, phone, s, frontInvite(phone, "ACK", "z9hG4bK-inv1", tag))
+	sendTo(t, phone, s, inviteMsg(phone, "ACK", "z9hG4bK-inv1", tag))
 	if raw := recvRaw(t, phone, 3*sip.T1); raw != nil {
 		t.Fatalf("challenge retransmitted after its ACK: %q", raw)
 	}
@@ -64,7 +64,7 @@ func TestFrontInviteChallenge(t *testing.T) {
 // matching nothing goes to sipgo (481).
 func TestFrontInviteCancel(t *testing.T) {
 	s, phone, _ := frontServer(t)
-	invite := frontInvite(phone, "INVITE", "z9hG4bK-inv2", "")
+	invite := inviteMsg(phone, "INVITE", "z9hG4bK-inv2", "")
 	req, err := sip.ParseMessage([]byte(invite))
 	if err != nil {
 		t.Fatal(err)
@@ -74,16 +74,17 @@ func TestFrontInviteCancel(t *testing.T) {
 	cancelled := make(chan *sip.Request, 1)
 	handled := make(chan struct{})
 	s.udp.invite(req.(*sip.Request), "z9hG4bK-inv2 "+from.String(), from, func(r *sip.Request, tx sip.ServerTransaction) {
+		ft, _ := frontInvite(tx)
+		ft.keep() // as serveInvite does: the call answers later
 		tx.OnCancel(func(c *sip.Request) { cancelled <- c })
 		_ = tx.Respond(sip.NewResponseFromRequest(r, 180, "Ringing", nil))
 		close(handled)
-		<-tx.Done()
 	})
 	<-handled
 	if res, raw := recvResponse(t, phone); res.StatusCode != 180 {
 		t.Fatalf("want 180, got\n%s", raw)
 	}
-	sendTo(t, phone, s, frontInvite(phone, "CANCEL", "z9hG4bK-inv2", ""))
+	sendTo(t, phone, s, inviteMsg(phone, "CANCEL", "z9hG4bK-inv2", ""))
 	codes := map[string]bool{}
 	for range 2 {
 		res, raw := recvResponse(t, phone)
@@ -105,7 +106,7 @@ func TestFrontInviteCancel(t *testing.T) {
 	case <-time.After(2 * time.Second):
 		t.Fatal("the handler never heard of the CANCEL")
 	}
-	sendTo(t, phone, s, frontInvite(phone, "CANCEL", "z9hG4bK-nothing", ""))
+	sendTo(t, phone, s, inviteMsg(phone, "CANCEL", "z9hG4bK-nothing", ""))
 	if res, raw := recvResponse(t, phone); res.StatusCode != 481 {
 		t.Fatalf("unmatched CANCEL: want 481, got\n%s", raw)
 	}
