@@ -48,6 +48,7 @@ type udpFront struct {
 	invites  *inviteTable
 	routes   map[string]frontRoute
 	readers  sync.WaitGroup
+	sock     *frontSock // the readers' and the answers' system calls (frontsock_*.go)
 }
 
 // datagram is a message for sipgo, copied out of a reader's buffer.
@@ -79,6 +80,7 @@ func newUDPFront(s *Server, conn *net.UDPConn) *udpFront {
 		}}
 	close(f.answered)
 	n := runtime.GOMAXPROCS(0)
+	f.sock = newFrontSock(conn)
 	f.readers.Add(n)
 	for range n {
 		go f.read()
@@ -127,7 +129,7 @@ func (f *udpFront) read() {
 	buf := make([]byte, 1<<16)
 	parser := sip.NewParser()
 	for {
-		n, from, err := f.UDPConn.ReadFromUDPAddrPort(buf)
+		n, from, err := f.sock.recv(buf, true)
 		if err != nil {
 			select {
 			case <-f.closed:
@@ -254,7 +256,7 @@ func (f *udpFront) serve(h sipgo.RequestHandler, req *sip.Request, tx *udpTx) {
 }
 
 func (f *udpFront) write(b []byte, to netip.AddrPort) {
-	if _, err := f.UDPConn.WriteToUDPAddrPort(b, to); err != nil {
+	if err := f.sock.send(b, to); err != nil {
 		f.s.log.Debug("sip udp write", "to", to.String(), "err", err)
 	}
 }

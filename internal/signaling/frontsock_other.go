@@ -1,0 +1,28 @@
+//go:build !linux
+
+package signaling
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+)
+
+// frontSock is the UDP front's access to its socket where raw system calls
+// are not used (see frontsock_linux.go): net.UDPConn's own methods. recv
+// always waits, so every reader waits in the netpoller as before.
+type frontSock struct{ udp *net.UDPConn }
+
+func newFrontSock(c *net.UDPConn) *frontSock { return &frontSock{udp: c} }
+
+// errWouldBlock is never returned here: recv always waits.
+var errWouldBlock = errors.New("no datagram queued")
+
+func (s *frontSock) recv(b []byte, _ bool) (int, netip.AddrPort, error) {
+	return s.udp.ReadFromUDPAddrPort(b)
+}
+
+func (s *frontSock) send(b []byte, to netip.AddrPort) error {
+	_, err := s.udp.WriteToUDPAddrPort(b, to)
+	return err
+}
