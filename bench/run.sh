@@ -202,15 +202,18 @@ stat_col() { # stat_col FILE COLUMN: the column's value on the last line (0 with
 	[[ -s $1 ]] || { echo 0; return; }
 	awk -F';' -v col="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == col) c = i; next } { v = $c } END { print (c && v != "") ? v : 0 }' "$1"
 }
-percentiles() { # percentiles DIR: "p50 p99" of the rtd samples (ms, SIPp resolution 1 ms)
+percentiles() { # percentiles DIR: "p50 p99 mean" of the rtd samples (ms)
+	# SIPp's samples are multiples of its loop pass (4 ms here), so p50 and
+	# p99 only resolve tens of ms; the mean (4 ms × the share of answers that
+	# crossed a pass boundary) tells tenths of a ms apart between runs.
 	local f
 	f=$(ls "$1"/*_rtt.csv 2>/dev/null | head -1 || true)
-	[[ -n $f ]] || { echo "- -"; return; }
-	tail -n +2 "$f" | cut -d';' -f2 | sort -n | awk '{ v[NR] = $1 } END {
-		if (NR == 0) { print "- -"; exit }
+	[[ -n $f ]] || { echo "- - -"; return; }
+	tail -n +2 "$f" | cut -d';' -f2 | sort -n | awk '{ v[NR] = $1; s += $1 } END {
+		if (NR == 0) { print "- - -"; exit }
 		i50 = int(NR * 0.50); if (i50 < 1) i50 = 1
 		i99 = int(NR * 0.99); if (i99 < 1) i99 = 1
-		printf "%g %g\n", v[i50], v[i99] }'
+		printf "%g %g %.3f\n", v[i50], v[i99], s / NR }'
 }
 start_uas() { # start_uas NAME [REGISTER_AT] [extra sipp args]: the callee, bounded; sets UAS_WRAP
 	# With REGISTER_AT (host:port of Switchboard) the callee first registers
@@ -306,7 +309,7 @@ head -c 8000 /dev/zero | tr '\0' '\377' >"$DATA/silence.pcmu" # 1 s of PCMU sile
 
 # ------------------------------------------------------------ results
 STEPS=$OUT/steps.tsv
-printf 'system\tkind\ttarget/s\tachieved/s\tok\tfailed\tretrans\tcpu_us_per\tbox_busy%%\tp50_ms\tp99_ms\tverdict\tbusy_before%%\n' >"$STEPS"
+printf 'system\tkind\ttarget/s\tachieved/s\tok\tfailed\tretrans\tcpu_us_per\tbox_busy%%\tp50_ms\tp99_ms\tverdict\tbusy_before%%\tmean_ms\n' >"$STEPS"
 declare -A R # R[key]=value, printed at the end
 note() { echo "bench: $*"; }
 
@@ -325,7 +328,7 @@ wait_quiet() {
 
 # measure_step SYS KIND RATE: one bounded SIPp run at RATE; appends to STEPS,
 # sets STEP_OK (1 when 0 failures, < 1 % retransmissions, rate reached) and
-# STEP_ACH, STEP_CPU, STEP_P50, STEP_P99.
+# STEP_ACH, STEP_CPU, STEP_P50, STEP_P99, STEP_MEAN.
 # Uses: TARGET_PIDS (server processes, may be empty), REMOTE, KIND_ARGS.
 measure_step() {
 	local sys=$1 kind=$2 rate=$3 secs calls dir rc c0 c1 b0 b1 ok fail retr ach busy cpu p verdict
@@ -338,6 +341,7 @@ measure_step() {
 	rm -rf "$dir"
 	wait_quiet
 	local _tot0 _tot1
+	[[ $sys == switchboard && " ${TRACE_RATES:-} " == *" $rate "* ]] && start_bg /dev/null sb_trace "sb-$kind-$rate.trace"
 	c0=$(cpu_ticks "${TARGET_PIDS[@]}")
 	read -r b0 _tot0 < <(box_ticks)
 	if sipp_run "$dir" $((secs + 40)) "${KIND_ARGS[@]}" -r "$rate" -rp 1000 -m "$calls" -l $((rate * 3 + 100)) \
@@ -351,7 +355,7 @@ measure_step() {
 	busy=$(awk -v b=$((b1 - b0)) -v t=$((_tot1 - _tot0)) 'BEGIN { printf "%.0f", t ? 100 * b / t : 0 }')
 	cpu=$(awk -v d=$((c1 - c0)) -v hz="$CLK_TCK" -v n="$ok" 'BEGIN { printf "%.1f", n ? d * 1e6 / hz / n : 0 }')
 	[[ ${#TARGET_PIDS[@]} -eq 0 ]] && cpu=-
-	read -r STEP_P50 STEP_P99 < <(percentiles "$dir")
+	read -r STEP_P50 STEP_P99 STEP_MEAN < <(percentiles "$dir")
 	STEP_OK=0
 	if [[ $rc == 0 && $fail == 0 && $ok -ge $calls ]] && awk -v r="$retr" -v n="$ok" 'BEGIN { exit !(r * 100 < n) }'; then
 		if awk -v a="$ach" -v t="$rate" 'BEGIN { exit !(a >= 0.9 * t) }'; then
@@ -363,10 +367,10 @@ measure_step() {
 		verdict="FAIL (rc $rc)"
 	fi
 	STEP_ACH=$ach STEP_CPU=$cpu
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$sys" "$kind" "$rate" "$ach" "$ok" "$fail" "$retr" \
-		"$cpu" "$busy" "$STEP_P50" "$STEP_P99" "$verdict" "$PRE_BUSY" | tee -a "$STEPS" | awk -F'\t' '{
-		printf "  %-11s %-4s %6s/s -> %8s/s ok %-7s fail %-5s retrans %-6s cpu %7s us  box %3s%% (before %2s%%)  p50/p99 %s/%s ms  %s\n",
-			$1, $2, $3, $4, $5, $6, $7, $8, $9, $13, $10, $11, $12 }'
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$sys" "$kind" "$rate" "$ach" "$ok" "$fail" "$retr" \
+		"$cpu" "$busy" "$STEP_P50" "$STEP_P99" "$verdict" "$PRE_BUSY" "$STEP_MEAN" | tee -a "$STEPS" | awk -F'\t' '{
+		printf "  %-11s %-4s %6s/s -> %8s/s ok %-7s fail %-5s retrans %-6s cpu %7s us  box %3s%% (before %2s%%)  p50/p99 %s/%s ms (mean %s)  %s\n",
+			$1, $2, $3, $4, $5, $6, $7, $8, $9, $13, $10, $11, $14, $12 }'
 	sleep "$STEP_GAP"
 }
 
@@ -379,7 +383,7 @@ sweep() {
 	shift 2
 	R[$sys.$kind.max]=0
 	record() {
-		R[$sys.$kind.cpu.$1]=$STEP_CPU R[$sys.$kind.p50.$1]=$STEP_P50 R[$sys.$kind.p99.$1]=$STEP_P99
+		R[$sys.$kind.cpu.$1]=$STEP_CPU R[$sys.$kind.p50.$1]=$STEP_P50 R[$sys.$kind.p99.$1]=$STEP_P99 R[$sys.$kind.mean.$1]=$STEP_MEAN
 		R[$sys.$kind.ach.$1]=$STEP_ACH
 		if awk -v a="$STEP_ACH" -v m="${R[$sys.$kind.max]}" 'BEGIN { exit !(a > m) }'; then
 			R[$sys.$kind.max]=$(printf '%.0f' "$STEP_ACH")
@@ -618,6 +622,9 @@ sb_pprof() { # sb_pprof FILE QUERY: save a Go profile (/debug/pprof/QUERY, admin
 	curl -fsS -m "$t" -H "Authorization: Bearer $SB_TOKEN" \
 		"http://$LOOP:$SB_HTTP_PORT/debug/pprof/$2" -o "$OUT/$1" 2>/dev/null || rm -f "$OUT/$1"
 }
+# TRACE_RATES="R...": a Go runtime trace of Switchboard over TRACE_SECS s of each of those steps,
+# from 1 s in (go tool trace -pprof=sched FILE: where goroutines waited for a CPU).
+sb_trace() { sleep 1; sb_pprof "$1" "trace?seconds=${TRACE_SECS:-5}"; }
 # PPROF=1: a CPU profile of Switchboard over the first PPROF_SECS s of a sweep, in the background.
 PPROF_PID=
 pprof_start() { # pprof_start NAME [SECS]
@@ -808,13 +815,13 @@ ch=$(half_rate switchboard kamailio call)
 	row "------" "---" "---" "---"
 	row "REGISTER/s with digest, 0 failures, <1% retr" "$(maxcell switchboard reg)" "$(maxcell kamailio reg)" "$(ratio "$(g switchboard.reg.max)" "$(g kamailio.reg.max)")"
 	row "CPU-µs per registration (at ${rr:-?}/s)" "$(g "switchboard.reg.cpu.$rr")" "$(g "kamailio.reg.cpu.$rr")" "$(ratio "$(g "switchboard.reg.cpu.$rr")" "$(g "kamailio.reg.cpu.$rr")")"
-	row "REGISTER p50 / p99 ms (at ${rh:-?}/s)" "$(g "switchboard.reg.p50.$rh") / $(g "switchboard.reg.p99.$rh")" "$(g "kamailio.reg.p50.$rh") / $(g "kamailio.reg.p99.$rh")" "-"
+	row "REGISTER p50 / p99 (mean) ms (at ${rh:-?}/s)" "$(g "switchboard.reg.p50.$rh") / $(g "switchboard.reg.p99.$rh") ($(g "switchboard.reg.mean.$rh"))" "$(g "kamailio.reg.p50.$rh") / $(g "kamailio.reg.p99.$rh") ($(g "kamailio.reg.mean.$rh"))" "-"
 	row "memory KiB per registration: PSS ($USERS bindings)" "$(g switchboard.rssreg)" "$(g kamailio.rssreg)" "$(ratio "$(g switchboard.rssreg)" "$(g kamailio.rssreg)")"
 	row "  allocated: Go heap in use / Kamailio shm" "$(g switchboard.allocreg)" "$(g kamailio.allocreg)" "$(ratio "$(g switchboard.allocreg)" "$(g kamailio.allocreg)")"
 	row "  live: Go heap after a forced GC / Kamailio shm" "$(g switchboard.livereg)" "$(g kamailio.allocreg)" "$(ratio "$(g switchboard.livereg)" "$(g kamailio.allocreg)")"
 	row "$CALLS_LABEL" "$(maxcell switchboard call)" "$(maxcell kamailio call)" "$(ratio "$(g switchboard.call.max)" "$(g kamailio.call.max)")"
 	row "CPU-µs per call (at ${cr:-?}/s)" "$(g "switchboard.call.cpu.$cr")" "$(g "kamailio.call.cpu.$cr")" "$(ratio "$(g "switchboard.call.cpu.$cr")" "$(g "kamailio.call.cpu.$cr")")"
-	row "INVITE→200 p50 / p99 ms (at ${ch:-?}/s)" "$(g "switchboard.call.p50.$ch") / $(g "switchboard.call.p99.$ch")" "$(g "kamailio.call.p50.$ch") / $(g "kamailio.call.p99.$ch")" "-"
+	row "INVITE→200 p50 / p99 (mean) ms (at ${ch:-?}/s)" "$(g "switchboard.call.p50.$ch") / $(g "switchboard.call.p99.$ch") ($(g "switchboard.call.mean.$ch"))" "$(g "kamailio.call.p50.$ch") / $(g "kamailio.call.p99.$ch") ($(g "kamailio.call.mean.$ch"))" "-"
 	row "memory KiB per active call: PSS ($RSS_CALLS calls)" "$(g switchboard.rsscall)" "$(g kamailio.rsscall)" "$(ratio "$(g switchboard.rsscall)" "$(g kamailio.rsscall)")"
 	row "  allocated: Go heap after a forced GC / Kamailio shm" "$(g switchboard.alloccall)" "$(g kamailio.alloccall)" "$(ratio "$(g switchboard.alloccall)" "$(g kamailio.alloccall)")"
 	rtcell=$(g rtpengine.relay.pps)
