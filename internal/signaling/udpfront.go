@@ -170,10 +170,7 @@ func (f *udpFront) read() {
 			continue
 		}
 		if f.sock.queued() {
-			select {
-			case f.wake <- struct{}{}:
-			default: // every other reader is awake or already has a token
-			}
+			f.wakeFollower()
 		}
 		data := buf[:n]
 		if len(bytes.Trim(data, "\r\n\x00")) == 0 {
@@ -183,8 +180,19 @@ func (f *udpFront) read() {
 			continue
 		}
 		if !f.handle(parser, data, from) {
+			if len(f.stateful) >= cap(f.stateful)/2 {
+				f.wakeFollower() // pass may wait for sipgo: another reader keeps answering meanwhile
+			}
 			f.pass(data, from)
 		}
+	}
+}
+
+// wakeFollower wakes one reader waiting as a follower, if any.
+func (f *udpFront) wakeFollower() {
+	select {
+	case f.wake <- struct{}{}:
+	default: // every other reader is awake or already has a token
 	}
 }
 
