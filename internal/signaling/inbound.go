@@ -324,7 +324,7 @@ func (in *inbound) Bye() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 32*sip.T1)
 	defer cancel()
 	in.ackReceived()
-	_, err := in.s.cli.Do(ctx, in.newRequest(sip.BYE))
+	_, err := in.s.do(ctx, in.newRequest(sip.BYE))
 	return err
 }
 

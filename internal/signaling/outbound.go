@@ -119,7 +119,7 @@ func (s *Server) Dial(ctx context.Context, d callctl.Dial, ev callctl.LegEvents)
 	o.st = s.newTimer(func(m sip.RequestMethod) *sip.Request { return o.newRequest(m, o.nextSeq()) }, o.expired)
 	o.st.exchanged(d.SDP, nil)
 	s.dialogs.put(o.callID, o)
-	tx, err := s.cli.TransactionRequest(context.Background(), r)
+	tx, err := s.transaction(r)
 	if err != nil {
 		s.dialogs.del(o.callID, o)
 		return nil, err
@@ -203,9 +203,9 @@ func (o *outbound) answered(res *sip.Response) {
 	seq := o.invite.CSeq().SeqNo
 	tx := o.tx
 	o.mu.Unlock()
-	ack := o.s.built(o.newRequest(sip.ACK, seq))
+	ack := o.newRequest(sip.ACK, seq)
 	send := func(r *sip.Request) {
-		if err := o.s.cli.WriteRequest(r, sipNoBuild); err != nil {
+		if err := o.s.sendAck(r); err != nil {
 			o.s.log.Debug("ack", "err", err)
 		}
 	}
@@ -249,7 +249,7 @@ func (o *outbound) retry422(res *sip.Response) bool {
 	r.AppendHeader(sip.NewHeader("Session-Expires", strconv.Itoa(max(floor, o.s.cfg.Timers.SessionExpires))))
 	r.AppendHeader(sip.NewHeader("Min-SE", strconv.Itoa(floor)))
 	o.s.route(r, o.tp, o.dest)
-	tx, err := o.s.cli.TransactionRequest(context.Background(), r)
+	tx, err := o.s.transaction(r)
 	if err != nil {
 		o.s.log.Debug("invite after 422", "err", err)
 		return false
@@ -278,7 +278,7 @@ func (o *outbound) sendCancel() {
 	o.s.route(c, o.tp, o.dest)
 	ctx, cancel := context.WithTimeout(context.Background(), 32*sip.T1)
 	defer cancel()
-	if _, err := o.s.cli.Do(ctx, c, sipNoBuild); err != nil {
+	if _, err := o.s.do(ctx, c); err != nil {
 		o.s.log.Debug("cancel", "err", err)
 	}
 }
@@ -354,7 +354,7 @@ func (o *outbound) nextSeq() uint32 {
 func (o *outbound) Bye() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 32*sip.T1)
 	defer cancel()
-	_, err := o.s.cli.Do(ctx, o.newRequest(sip.BYE, o.nextSeq()))
+	_, err := o.s.do(ctx, o.newRequest(sip.BYE, o.nextSeq()))
 	return err
 }
 
@@ -451,12 +451,6 @@ func (s *Server) route(r *sip.Request, tp, dest string) {
 	}
 }
 
-// built adds the Via and defaults a request needs, once.
-func (s *Server) built(r *sip.Request) *sip.Request {
-	_ = sipgo.ClientRequestBuild(s.cli, r)
-	return r
-}
-
 // reInviteResponse sends an in-dialog INVITE, ACKs a 2xx and returns the
 // final response.
 func (s *Server) reInviteResponse(r *sip.Request, sdp []byte) (*sip.Response, error) {
@@ -467,7 +461,7 @@ func (s *Server) reInviteResponse(r *sip.Request, sdp []byte) (*sip.Response, er
 	r.SetBody(sdp)
 	ctx, cancel := context.WithTimeout(context.Background(), 64*sip.T1)
 	defer cancel()
-	res, err := s.cli.Do(ctx, r)
+	res, err := s.do(ctx, r)
 	if err != nil {
 		return nil, err
 	}
@@ -481,7 +475,7 @@ func (s *Server) reInviteResponse(r *sip.Request, sdp []byte) (*sip.Response, er
 		ack.AppendHeader(&mf)
 		s.route(ack, r.Transport(), r.Destination())
 		ack.Laddr = r.Laddr
-		if err := s.cli.WriteRequest(ack); err != nil {
+		if err := s.sendAck(ack); err != nil {
 			s.log.Debug("ack re-invite", "err", err)
 		}
 	}

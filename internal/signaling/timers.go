@@ -376,7 +376,7 @@ func (s *Server) sendRefresh(r *sip.Request, sdp []byte) (*sip.Response, error) 
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 64*sip.T1)
 	defer cancel()
-	return s.cli.Do(ctx, r)
+	return s.do(ctx, r)
 }
 
 // answerRefresh answers a refresh from the peer locally — a re-INVITE whose

@@ -27,8 +27,10 @@ import (
 //   - INVITEs get INVITE server transactions of the front's own
 //     (udpinvite.go); a CANCEL or an ACK of a non-2xx answer goes to its
 //     INVITE's transaction, the ACK of a 2xx to its dialog.
+//   - Responses to the requests we send in client transactions of our own
+//     (udpclient.go) go to them.
 //
-// Everything else (UPDATE, INFO, responses to our requests...) goes on to
+// Everything else (UPDATE, INFO, responses to sipgo's requests...) goes on to
 // sipgo's transport through ReadFrom, unparsed, and sipgo writes through
 // the same socket.
 //
@@ -47,6 +49,7 @@ type udpFront struct {
 	replay   *replayCache
 	invites  *inviteTable
 	routes   map[string]frontRoute
+	clients  *udpClients // our client transactions (udpclient.go)
 	readers  sync.WaitGroup
 	sock     *frontSock    // the readers' and the answers' system calls (frontsock_*.go)
 	poller   sync.Mutex    // held by the reader waiting in the netpoller
@@ -64,6 +67,9 @@ type datagram struct {
 // twice.
 type screenedAddr struct{ *net.UDPAddr }
 
+// sipResponse starts every response's status line.
+const sipResponse = "SIP/2.0 "
+
 const (
 	replayKeep   = 64 * 500 * time.Millisecond // Timer J = 64·T1
 	replayBudget = 64 << 20                    // bytes of cached responses, all shards
@@ -72,6 +78,7 @@ const (
 func newUDPFront(s *Server, conn *net.UDPConn) *udpFront {
 	f := &udpFront{UDPConn: conn, s: s, stateful: make(chan datagram, 1024), closed: make(chan struct{}),
 		answered: make(chan struct{}), replay: newReplayCache(replayBudget), invites: newInviteTable(),
+		clients: newUDPClients(conn, s.log),
 		routes: map[string]frontRoute{
 			string(sip.REGISTER): {h: s.recoverer(s.handleRegister)},
 			string(sip.OPTIONS):  {h: s.recoverer(s.handleOptions)},
@@ -110,6 +117,7 @@ func (f *udpFront) Close() error {
 		err = f.UDPConn.Close()
 	})
 	f.readers.Wait()
+	f.clients.close()
 	return err
 }
 
@@ -178,6 +186,9 @@ func (f *udpFront) read() {
 		}
 		if f.s.guard.drops(from.Addr().Unmap()) {
 			continue
+		}
+		if bytes.HasPrefix(data, []byte(sipResponse)) && f.clients.receive(parser, data, from) {
+			continue // a response to one of our client transactions
 		}
 		if !f.handle(parser, data, from) {
 			if len(f.stateful) >= cap(f.stateful)/2 {

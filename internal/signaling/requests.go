@@ -1,0 +1,113 @@
+package signaling
+
+import (
+	"context"
+	"net/netip"
+	"strings"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+)
+
+// The requests we send on the call path go through these three: over UDP,
+// with the front up and an IP destination, as our own client transactions
+// (udpclient.go); otherwise (TCP, TLS, a name to resolve) through sipgo's
+// client as before. A request is built once — our Via added when it has
+// none, then sipgo's defaults for what else is missing — and sent as built:
+// a request that already has a Via (a CANCEL copies its INVITE's, an ACK
+// resent) is sent exactly as it is.
+
+// overFront says whether r goes out through the UDP front's own
+// transactions, and where to.
+func (s *Server) overFront(r *sip.Request) (*udpClients, netip.AddrPort, bool) {
+	if !strings.EqualFold(r.Transport(), "UDP") {
+		return nil, netip.AddrPort{}, false
+	}
+	s.mu.Lock()
+	f := s.udp
+	s.mu.Unlock()
+	if f == nil {
+		return nil, netip.AddrPort{}, false
+	}
+	to, ok := udpDestination(r)
+	return f.clients, to, ok
+}
+
+// prepare completes r once: a Via when it has none (ours when it leaves
+// through the front, where sipgo will not fill in the sent-by), then the
+// mandatory headers it lacks. A request with a Via is left as built.
+func (s *Server) prepare(r *sip.Request, front bool) {
+	if r.Via() != nil {
+		return
+	}
+	if front {
+		via := &sip.ViaHeader{ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: "UDP",
+			Host: s.host, Port: s.port, Params: sip.NewParams()}
+		via.Params.Add("branch", sip.GenerateBranchN(16))
+		via.Params.Add("rport", "")
+		r.PrependHeader(via)
+	}
+	_ = sipgo.ClientRequestBuild(s.cli, r) // sipgo's Via when we added none
+}
+
+// transaction sends r in a client transaction and returns it.
+func (s *Server) transaction(r *sip.Request) (sip.ClientTransaction, error) {
+	c, to, front := s.overFront(r)
+	s.prepare(r, front)
+	if front {
+		return c.request(r, to)
+	}
+	return s.cli.TransactionRequest(context.Background(), r, sipNoBuild)
+}
+
+// do sends r and returns its final response (as sipgo's Client.Do); ctx
+// bounds the wait. Our transaction is left to absorb retransmitted
+// responses (Timer K, D or M) unless ctx ends it.
+func (s *Server) do(ctx context.Context, r *sip.Request) (*sip.Response, error) {
+	c, to, front := s.overFront(r)
+	s.prepare(r, front)
+	if !front {
+		return s.cli.Do(ctx, r, sipNoBuild)
+	}
+	tx, err := c.request(r, to)
+	if err != nil {
+		return nil, err
+	}
+	return finalResponse(ctx, tx)
+}
+
+// finalResponse waits for tx's final response.
+func finalResponse(ctx context.Context, tx *udpClientTx) (*sip.Response, error) {
+	for {
+		select {
+		case res := <-tx.Responses():
+			if !res.IsProvisional() {
+				return res, nil
+			}
+		case <-tx.Done():
+			for { // a final response that came before the end wins
+				select {
+				case res := <-tx.Responses():
+					if !res.IsProvisional() {
+						return res, nil
+					}
+				default:
+					return nil, tx.Err()
+				}
+			}
+		case <-ctx.Done():
+			tx.Terminate()
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// sendAck writes an ACK of a 2xx (no transaction: RFC 3261 §13.2.2.4).
+func (s *Server) sendAck(r *sip.Request) error {
+	c, to, front := s.overFront(r)
+	s.prepare(r, front)
+	if !front {
+		return s.cli.WriteRequest(r, sipNoBuild)
+	}
+	return c.write(serialize(r, 512), to)
+}
