@@ -168,8 +168,9 @@ func (c *udpClients) request(r *sip.Request, to netip.AddrPort) (*udpClientTx, e
 	if branch == "" {
 		return nil, errors.New("udp client transaction: Via without branch")
 	}
+	raw := serialize(r, 1024)
 	tx := &udpClientTx{c: c, key: txKey(branch, r.CSeq().MethodName), req: r, to: to,
-		invite: r.IsInvite(), tm: c.timers, raw: serialize(r, 1024),
+		invite: r.IsInvite(), tm: c.timers, raw: raw,
 		responses: make(chan *sip.Response, txResponses), done: make(chan struct{})}
 	if !c.put(tx) {
 		return nil, fmt.Errorf("udp client transaction %s already exists", tx.key)
@@ -179,7 +180,7 @@ func (c *udpClients) request(r *sip.Request, to netip.AddrPort) (*udpClientTx, e
 	tx.deadline = time.Now().Add(64 * tx.tm.T1) // Timer B / Timer F
 	tx.armLocked(tx.interval)
 	tx.mu.Unlock()
-	if err := c.write(tx.raw, to); err != nil {
+	if err := c.write(raw, to); err != nil {
 		tx.terminate(fmt.Errorf("write %s to %s: %w: %w", r.Method, to, err, sip.ErrTransactionTransport))
 		return nil, tx.Err()
 	}

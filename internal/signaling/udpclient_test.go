@@ -1,0 +1,401 @@
+package signaling
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-pbx/switchboard/internal/callctl"
+	"github.com/switchboard-pbx/switchboard/internal/directory"
+	"github.com/switchboard-pbx/switchboard/internal/pbx"
+)
+
+// testT1 is the T1 of the client transactions under test: Timer B and F
+// (64·T1) pass in 640 ms.
+const testT1 = 10 * time.Millisecond
+
+// clientServer starts a server whose UDP client transactions run on short
+// timers, and a peer's UDP socket the requests go to.
+func clientServer(t *testing.T) (*Server, *net.UDPConn) {
+	t.Helper()
+	s, peer := startWithPhone(t, directory.Build(nil, nil), nil)
+	s.udp.clients.timers = clientTimers{T1: testT1, T2: 4 * testT1, T4: 5 * testT1, D: 10 * testT1}
+	return s, peer
+}
+
+func peerAddr(peer *net.UDPConn) string { return peer.LocalAddr().String() }
+
+// peerRequest reads the next request the peer gets, within wait.
+func peerRequest(t *testing.T, peer *net.UDPConn, wait time.Duration) (*sip.Request, []byte) {
+	t.Helper()
+	raw := recvRaw(t, peer, wait)
+	if raw == nil {
+		t.Fatalf("no request within %v", wait)
+	}
+	m, err := sip.ParseMessage(raw)
+	if err != nil {
+		t.Fatalf("parse %q: %v", raw, err)
+	}
+	req, ok := m.(*sip.Request)
+	if !ok {
+		t.Fatalf("got a response: %q", raw)
+	}
+	return req, raw
+}
+
+// peerRespond answers req from the peer (with the callee's To-tag when
+// toTag is set) and returns the bytes sent.
+func peerRespond(t *testing.T, peer *net.UDPConn, s *Server, req *sip.Request, code int, toTag string) []byte {
+	t.Helper()
+	res := sip.NewResponseFromRequest(req, code, reasonFor(code), nil)
+	if toTag != "" {
+		res.To().Params.Add("tag", toTag)
+	}
+	raw := []byte(res.String())
+	sendTo(t, peer, s, string(raw))
+	return raw
+}
+
+// newInvite is an INVITE to the peer, routed over UDP.
+func newInvite(s *Server, peer *net.UDPConn) *sip.Request {
+	uri := sip.Uri{Scheme: "sip", User: "bob", Host: "127.0.0.1", Port: peer.LocalAddr().(*net.UDPAddr).Port}
+	r := sip.NewRequest(sip.INVITE, uri)
+	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: "alice", Host: "example.com"}, Params: sip.NewParams()}
+	from.Params.Add("tag", sip.GenerateTagN(8))
+	r.AppendHeader(from)
+	r.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: "bob", Host: "example.com"}, Params: sip.NewParams()})
+	cid := sip.CallIDHeader("client-" + sip.GenerateTagN(12))
+	r.AppendHeader(&cid)
+	r.AppendHeader(&sip.CSeqHeader{SeqNo: 1, MethodName: sip.INVITE})
+	r.AppendHeader(s.contact("UDP"))
+	s.route(r, "UDP", peerAddr(peer))
+	return r
+}
+
+func ourTx(t *testing.T, tx sip.ClientTransaction) *udpClientTx {
+	t.Helper()
+	u, ok := tx.(*udpClientTx)
+	if !ok {
+		t.Fatalf("transaction %T: a UDP request did not go through the front's transactions", tx)
+	}
+	return u
+}
+
+func branchOf(m sip.Message) string {
+	var via *sip.ViaHeader
+	switch m := m.(type) {
+	case *sip.Request:
+		via = m.Via()
+	case *sip.Response:
+		via = m.Via()
+	}
+	if via == nil {
+		return ""
+	}
+	b, _ := via.Params.Get("branch")
+	return b
+}
+
+func nextResponse(t *testing.T, tx sip.ClientTransaction) *sip.Response {
+	t.Helper()
+	select {
+	case res := <-tx.Responses():
+		return res
+	case <-time.After(2 * time.Second):
+		t.Fatal("no response passed up")
+		return nil
+	}
+}
+
+// quiet asserts the peer gets nothing for d.
+func quiet(t *testing.T, peer *net.UDPConn, d time.Duration, why string) {
+	t.Helper()
+	if raw := recvRaw(t, peer, d); raw != nil {
+		t.Fatalf("%s, got:\n%s", why, raw)
+	}
+}
+
+// An INVITE is retransmitted (the same bytes, Timer A doubling) until the
+// first 1xx, and after it nothing more: no retransmission, and no Timer B
+// in Proceeding (the TU ends it).
+func TestUDPClientInviteRetransmittedUntilProvisional(t *testing.T) {
+	s, peer := clientServer(t)
+	tx, err := s.transaction(newInvite(s, peer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ourTx(t, tx)
+	req, first := peerRequest(t, peer, time.Second)
+	if via := req.Via(); via.Host != s.host || via.Port != s.Port() || !via.Params.Has("rport") {
+		t.Errorf("Via %s: want our advertised address %s:%d and rport", via.Value(), s.host, s.Port())
+	}
+	start := time.Now()
+	for i := range 2 {
+		_, again := peerRequest(t, peer, time.Second)
+		if !bytes.Equal(first, again) {
+			t.Fatalf("retransmission %d differs:\n%s\nthen\n%s", i+1, first, again)
+		}
+	}
+	if d := time.Since(start); d < 2*testT1 { // T1 then 2·T1 after the first
+		t.Errorf("two retransmissions in %v: Timer A does not double", d)
+	}
+	peerRespond(t, peer, s, req, 100, "")
+	if res := nextResponse(t, tx); res.StatusCode != 100 {
+		t.Fatalf("passed up %d, want 100", res.StatusCode)
+	}
+	_ = recvRaw(t, peer, 2*testT1) // one may have crossed the 100
+	quiet(t, peer, 30*testT1, "INVITE retransmitted after a 1xx")
+	select {
+	case <-tx.Done():
+		t.Fatalf("INVITE transaction ended in Proceeding: %v", tx.Err())
+	case <-time.After(40 * testT1): // past Timer B
+	}
+	tx.Terminate()
+	<-tx.Done()
+	if n := s.udp.clients.Len(); n != 0 {
+		t.Fatalf("%d client transactions left", n)
+	}
+}
+
+// dialPeer dials the peer as a registered device over UDP.
+func dialPeer(t *testing.T, s *Server, peer *net.UDPConn, ev callctl.LegEvents) *outbound {
+	t.Helper()
+	port := strconv.Itoa(peer.LocalAddr().(*net.UDPAddr).Port)
+	d := callctl.Dial{CallID: "caller-1",
+		Target: pbx.Binding{Contact: "sip:bob@127.0.0.1:" + port, Source: peerAddr(peer), Transport: "udp"},
+		Callee: &pbx.User{SIPAddress: "bob@example.com"},
+		From:   callctl.Identity{User: "alice", Host: "example.com"}, SDP: []byte("v=0\r\n")}
+	leg, err := s.Dial(context.Background(), d, ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := leg.(*outbound)
+	t.Cleanup(o.Release)
+	return o
+}
+
+func waitEvents(t *testing.T, ev *legRecorder, want ...string) {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		got := ev.got()
+		if len(got) == len(want) {
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("leg events %v, want %v", got, want)
+				}
+			}
+			return
+		}
+		if len(got) > len(want) || time.Now().After(deadline) {
+			t.Fatalf("leg events %v, want %v", got, want)
+		}
+		time.Sleep(testT1)
+	}
+}
+
+// An INVITE nobody answers ends at Timer B: the leg fails 408, after the
+// INVITE was retransmitted all along.
+func TestUDPClientInviteTimeoutIs408(t *testing.T) {
+	s, peer := clientServer(t)
+	ev := &legRecorder{}
+	o := dialPeer(t, s, peer, ev)
+	ourTx(t, o.tx)
+	_, first := peerRequest(t, peer, time.Second)
+	copies := 1
+	for {
+		raw := recvRaw(t, peer, 70*testT1)
+		if raw == nil {
+			break
+		}
+		if !bytes.Equal(first, raw) {
+			t.Fatalf("retransmission differs:\n%s\nthen\n%s", first, raw)
+		}
+		copies++
+	}
+	if copies < 6 { // at 0, 1, 3, 7, 15, 31 and 63 T1
+		t.Errorf("%d copies of the INVITE before Timer B, want 6 or 7", copies)
+	}
+	waitEvents(t, ev, "failed 408")
+	if n := s.Dialogs(); n != 0 {
+		t.Errorf("%d dialogs left", n)
+	}
+	if n := s.udp.clients.Len(); n != 0 {
+		t.Errorf("%d client transactions left", n)
+	}
+}
+
+// A non-2xx final is ACKed by the transaction itself: the INVITE's branch,
+// the response's To-tag; a retransmission of it is ACKed again and not
+// passed up; Timer D ends the transaction.
+func TestUDPClientAcksNonSuccessFinal(t *testing.T) {
+	s, peer := clientServer(t)
+	tx, err := s.transaction(newInvite(s, peer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ourTx(t, tx)
+	inv, _ := peerRequest(t, peer, time.Second)
+	busy := peerRespond(t, peer, s, inv, 486, "callee")
+	if res := nextResponse(t, tx); res.StatusCode != 486 {
+		t.Fatalf("passed up %d, want 486", res.StatusCode)
+	}
+	var ack *sip.Request
+	var ackRaw []byte
+	for ack == nil || ack.Method != sip.ACK { // skip INVITE retransmissions that crossed the 486
+		ack, ackRaw = peerRequest(t, peer, time.Second)
+	}
+	if branchOf(ack) != branchOf(inv) {
+		t.Errorf("ACK branch %q, want the INVITE's %q", branchOf(ack), branchOf(inv))
+	}
+	if tag, _ := ack.To().Params.Get("tag"); tag != "callee" {
+		t.Errorf("ACK To-tag %q, want the 486's", tag)
+	}
+	if c := ack.CSeq(); c.SeqNo != inv.CSeq().SeqNo || c.MethodName != sip.ACK {
+		t.Errorf("ACK CSeq %s", c.Value())
+	}
+	if ack.CallID().Value() != inv.CallID().Value() || ack.Recipient.String() != inv.Recipient.String() {
+		t.Errorf("ACK Call-ID or Request-URI differ from the INVITE's:\n%s", ackRaw)
+	}
+
+	sendTo(t, peer, s, string(busy)) // the ACK was lost
+	_, again := peerRequest(t, peer, time.Second)
+	if !bytes.Equal(again, ackRaw) {
+		t.Fatalf("retransmitted 486 ACKed with\n%s\nwant\n%s", again, ackRaw)
+	}
+	select {
+	case res := <-tx.Responses():
+		t.Fatalf("retransmitted final passed up: %d", res.StatusCode)
+	case <-tx.Done(): // Timer D
+	case <-time.After(2 * time.Second):
+		t.Fatal("Timer D did not end the transaction")
+	}
+	if err := tx.Err(); err != nil {
+		t.Errorf("transaction ended with %v, want nil", err)
+	}
+	quiet(t, peer, 5*testT1, "INVITE sent after its final response")
+}
+
+// A call answered: the leg ACKs the 2xx (a new branch, the callee's tag),
+// a retransmitted 2xx reaches OnRetransmission and is ACKed again; its BYE
+// is retransmitted (Timer E) until answered.
+func TestUDPClientAnsweredCallAndBye(t *testing.T) {
+	s, peer := clientServer(t)
+	ev := &legRecorder{}
+	o := dialPeer(t, s, peer, ev)
+	ourTx(t, o.tx)
+	inv, _ := peerRequest(t, peer, time.Second)
+	peerRespond(t, peer, s, inv, 180, "callee")
+	ok := peerRespond(t, peer, s, inv, 200, "callee")
+	var ack *sip.Request
+	var ackRaw []byte
+	for ack == nil || ack.Method != sip.ACK {
+		ack, ackRaw = peerRequest(t, peer, time.Second)
+	}
+	if branchOf(ack) == branchOf(inv) {
+		t.Error("ACK of a 2xx reuses the INVITE's branch (it is a transaction of its own)")
+	}
+	if tag, _ := ack.To().Params.Get("tag"); tag != "callee" || ack.CSeq().MethodName != sip.ACK {
+		t.Errorf("ACK To %s CSeq %s", ack.To().Value(), ack.CSeq().Value())
+	}
+	waitEvents(t, ev, "provisional", "answered")
+
+	sendTo(t, peer, s, string(ok)) // the ACK was lost
+	_, again := peerRequest(t, peer, time.Second)
+	if !bytes.Equal(again, ackRaw) {
+		t.Fatalf("retransmitted 2xx ACKed with\n%s\nwant\n%s", again, ackRaw)
+	}
+
+	bye := make(chan error, 1)
+	go func() { bye <- o.Bye() }()
+	req, first := peerRequest(t, peer, time.Second)
+	if req.Method != sip.BYE {
+		t.Fatalf("got %s, want BYE", req.Method)
+	}
+	for range 2 { // lost twice
+		if _, raw := peerRequest(t, peer, time.Second); !bytes.Equal(raw, first) {
+			t.Fatalf("BYE retransmission differs:\n%s\nthen\n%s", first, raw)
+		}
+	}
+	peerRespond(t, peer, s, req, 200, "")
+	select {
+	case err := <-bye:
+		if err != nil {
+			t.Fatalf("Bye: %v", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("Bye did not return after its 200")
+	}
+	_ = recvRaw(t, peer, 2*testT1)
+	quiet(t, peer, 20*testT1, "BYE retransmitted after its 200")
+}
+
+// A CANCEL copies the INVITE's Via (its branch); the 487 that follows is
+// ACKed by the INVITE transaction and the cancelled leg reports nothing.
+func TestUDPClientCancel(t *testing.T) {
+	s, peer := clientServer(t)
+	ev := &legRecorder{}
+	o := dialPeer(t, s, peer, ev)
+	inv, _ := peerRequest(t, peer, time.Second)
+	peerRespond(t, peer, s, inv, 180, "callee")
+	waitEvents(t, ev, "provisional")
+	o.Cancel()
+	var cancel *sip.Request
+	for cancel == nil || cancel.Method != sip.CANCEL {
+		cancel, _ = peerRequest(t, peer, time.Second)
+	}
+	if branchOf(cancel) != branchOf(inv) || cancel.CSeq().SeqNo != inv.CSeq().SeqNo {
+		t.Fatalf("CANCEL branch %q CSeq %s, want the INVITE's %q", branchOf(cancel), cancel.CSeq().Value(), branchOf(inv))
+	}
+	peerRespond(t, peer, s, cancel, 200, "callee")
+	peerRespond(t, peer, s, inv, 487, "callee")
+	var ack *sip.Request
+	for ack == nil || ack.Method != sip.ACK {
+		ack, _ = peerRequest(t, peer, time.Second)
+	}
+	if branchOf(ack) != branchOf(inv) {
+		t.Errorf("ACK of the 487: branch %q, want the INVITE's", branchOf(ack))
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for s.Dialogs() != 0 && time.Now().Before(deadline) {
+		time.Sleep(testT1)
+	}
+	if n := s.Dialogs(); n != 0 {
+		t.Errorf("%d dialogs left after the 487", n)
+	}
+	waitEvents(t, ev, "provisional")
+}
+
+// Responses to requests sipgo sent itself (OPTIONS pings, trunk requests)
+// match none of ours and still reach sipgo's transaction.
+func TestUDPClientPassesOtherResponsesToSipgo(t *testing.T) {
+	s, peer := clientServer(t)
+	r := sip.NewRequest(sip.OPTIONS, sip.Uri{Scheme: "sip", Host: "127.0.0.1", Port: peer.LocalAddr().(*net.UDPAddr).Port})
+	s.route(r, "UDP", peerAddr(peer))
+	var tx sip.ClientTransaction
+	var err error
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(testT1) {
+		// sipgo's read loop registers the socket on its own goroutine
+		// after Start: until then it would bind a second one.
+		if tx, err = s.cli.TransactionRequest(context.Background(), r.Clone()); err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Terminate()
+	if _, mine := tx.(*udpClientTx); mine {
+		t.Fatal("sipgo's request became ours")
+	}
+	req, _ := peerRequest(t, peer, time.Second)
+	peerRespond(t, peer, s, req, 200, "")
+	if res := nextResponse(t, tx); res.StatusCode != 200 {
+		t.Fatalf("sipgo got %d, want 200", res.StatusCode)
+	}
+}
