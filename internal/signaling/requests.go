@@ -23,14 +23,12 @@ func (s *Server) overFront(r *sip.Request) (*udpClients, netip.AddrPort, bool) {
 	if !strings.EqualFold(r.Transport(), "UDP") {
 		return nil, netip.AddrPort{}, false
 	}
-	s.mu.Lock()
-	f := s.udp
-	s.mu.Unlock()
-	if f == nil {
+	c := s.clients.Load() // not s.mu: Close holds it while the front's readers, which may be sending an ACK, finish
+	if c == nil {
 		return nil, netip.AddrPort{}, false
 	}
 	to, ok := udpDestination(r)
-	return f.clients, to, ok
+	return c, to, ok
 }
 
 // prepare completes r once: a Via when it has none (ours when it leaves

@@ -71,6 +71,7 @@ type Server struct {
 	guard   *guard // bans and request validation (guard.go)
 
 	closing  atomic.Bool
+	clients  atomic.Pointer[udpClients] // the UDP front's client transactions (requests.go)
 	mu       sync.Mutex
 	udp      *udpFront
 	tcp      net.Listener
@@ -178,6 +179,7 @@ func (s *Server) Start(engine *callctl.Engine) error {
 	s.udpAddr = udp.LocalAddr().String()
 	s.port = udp.LocalAddr().(*net.UDPAddr).Port
 	s.mu.Unlock()
+	s.clients.Store(udp.clients)
 	go func() { s.serveErr <- s.srv.ServeUDP(udp) }()
 	go func() { s.serveErr <- s.srv.ServeTCP(tcp) }()
 	s.log.Info("sip listening", "udp", udp.LocalAddr().String(), "tcp", tcp.Addr().String(), "advertise", s.host)
