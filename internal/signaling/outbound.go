@@ -461,7 +461,14 @@ func (s *Server) reInviteResponse(r *sip.Request, sdp []byte) (*sip.Response, er
 	r.SetBody(sdp)
 	ctx, cancel := context.WithTimeout(context.Background(), 64*sip.T1)
 	defer cancel()
-	res, err := s.do(ctx, r)
+	tx, err := s.transaction(r)
+	if err != nil {
+		return nil, err
+	}
+	if _, ours := tx.(*udpClientTx); !ours {
+		defer tx.Terminate() // as sipgo's Client.Do
+	}
+	res, err := finalResponse(ctx, tx)
 	if err != nil {
 		return nil, err
 	}
@@ -478,6 +485,13 @@ func (s *Server) reInviteResponse(r *sip.Request, sdp []byte) (*sip.Response, er
 		if err := s.sendAck(ack); err != nil {
 			s.log.Debug("ack re-invite", "err", err)
 		}
+		// A retransmitted 2xx (our ACK was lost) is ACKed again, with a copy:
+		// retransmissions may be handled concurrently.
+		tx.OnRetransmission(func(again *sip.Response) {
+			if again.IsSuccess() {
+				_ = s.sendAck(ack.Clone())
+			}
+		})
 	}
 	return res, nil
 }

@@ -74,8 +74,8 @@ func (s *Server) do(ctx context.Context, r *sip.Request) (*sip.Response, error) 
 	return finalResponse(ctx, tx)
 }
 
-// finalResponse waits for tx's final response.
-func finalResponse(ctx context.Context, tx *udpClientTx) (*sip.Response, error) {
+// finalResponse waits for tx's final response; ctx ending terminates tx.
+func finalResponse(ctx context.Context, tx sip.ClientTransaction) (*sip.Response, error) {
 	for {
 		select {
 		case res := <-tx.Responses():

@@ -282,8 +282,8 @@ func TestUDPClientAcksNonSuccessFinal(t *testing.T) {
 }
 
 // A call answered: the leg ACKs the 2xx (a new branch, the callee's tag),
-// a retransmitted 2xx reaches OnRetransmission and is ACKed again; its BYE
-// is retransmitted (Timer E) until answered.
+// a retransmitted 2xx reaches OnRetransmission and is ACKed again (so is a
+// re-INVITE's); its BYE is retransmitted (Timer E) until answered.
 func TestUDPClientAnsweredCallAndBye(t *testing.T) {
 	s, peer := clientServer(t)
 	ev := &legRecorder{}
@@ -309,6 +309,28 @@ func TestUDPClientAnsweredCallAndBye(t *testing.T) {
 	_, again := peerRequest(t, peer, time.Second)
 	if !bytes.Equal(again, ackRaw) {
 		t.Fatalf("retransmitted 2xx ACKed with\n%s\nwant\n%s", again, ackRaw)
+	}
+
+	// A re-INVITE: its 2xx is ACKed, and ACKed again when retransmitted.
+	reinv := make(chan int, 1)
+	go func() { code, _, _ := o.ReInvite([]byte("v=0\r\n")); reinv <- code }()
+	re, _ := peerRequest(t, peer, time.Second)
+	if re.Method != sip.INVITE || re.CSeq().SeqNo <= inv.CSeq().SeqNo {
+		t.Fatalf("got %s CSeq %s, want a re-INVITE", re.Method, re.CSeq().Value())
+	}
+	reOK := peerRespond(t, peer, s, re, 200, "")
+	for ack = nil; ack == nil || ack.Method != sip.ACK; {
+		ack, ackRaw = peerRequest(t, peer, time.Second)
+	}
+	if ack.CSeq().SeqNo != re.CSeq().SeqNo {
+		t.Errorf("ACK CSeq %s, want the re-INVITE's number", ack.CSeq().Value())
+	}
+	if code := <-reinv; code != 200 {
+		t.Fatalf("ReInvite: %d", code)
+	}
+	sendTo(t, peer, s, string(reOK))
+	if _, again := peerRequest(t, peer, time.Second); !bytes.Equal(again, ackRaw) {
+		t.Fatalf("retransmitted 2xx of the re-INVITE ACKed with\n%s\nwant\n%s", again, ackRaw)
 	}
 
 	bye := make(chan error, 1)
