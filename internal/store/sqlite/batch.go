@@ -3,7 +3,9 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
 	"github.com/switchboard-pbx/switchboard/internal/store"
@@ -28,7 +30,60 @@ const (
 	insertCDRSQL     = `INSERT INTO cdrs (call_id, tenant, caller, callee, dialed,
 		                   started_at, answered_at, ended_at, duration, result, cause, hangup_by, via, emergency, end_reason)
 		 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)`
+	// cdrColumns is the number of parameters of a CDR row (cdrArgs).
+	cdrColumns = 15
+	// maxCDRRows is the most rows one INSERT of InsertCDRs carries: 960
+	// parameters, below SQLite's historical limit of 999.
+	maxCDRRows = 64
 )
+
+// cdrInsert is a prepared INSERT of a fixed number of CDR rows.
+type cdrInsert struct {
+	rows int
+	st   *sql.Stmt
+}
+
+// prepareCDRInserts prepares, on the writer, the multi-row INSERTs that
+// InsertCDRs cuts a batch into: maxCDRRows rows, a quarter of that, and so
+// on down to one row, largest first. Preparing once saves compiling the
+// statements for every batch; a batch of n rows takes at most
+// n/maxCDRRows + 9 statement executions instead of n.
+func prepareCDRInserts(ctx context.Context, w *sql.DB) ([]cdrInsert, error) {
+	var out []cdrInsert
+	for rows := maxCDRRows; rows >= 1; rows /= 4 {
+		st, err := w.PrepareContext(ctx, insertCDRsSQL(rows))
+		if err != nil {
+			closeCDRInserts(out)
+			return nil, fmt.Errorf("prepare cdr insert: %w", err)
+		}
+		out = append(out, cdrInsert{rows: rows, st: st})
+	}
+	return out, nil
+}
+
+func closeCDRInserts(ins []cdrInsert) error {
+	var errs []error
+	for _, in := range ins {
+		errs = append(errs, in.st.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// insertCDRsSQL is an INSERT of rows CDRs, cdrColumns anonymous
+// parameters a row in the order of cdrArgs.
+func insertCDRsSQL(rows int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO cdrs (call_id, tenant, caller, callee, dialed,
+		 started_at, answered_at, ended_at, duration, result, cause, hangup_by, via, emergency, end_reason) VALUES `)
+	row := "(?" + strings.Repeat(", ?", cdrColumns-1) + ")"
+	for i := range rows {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(row)
+	}
+	return b.String()
+}
 
 // WriteBindings saves and deletes bindings in one transaction: all or
 // nothing. A key should not be in both lists.
@@ -73,7 +128,10 @@ func (db *DB) WriteBindings(ctx context.Context, save []pbx.Binding, del []store
 }
 
 // InsertCDRs stores finished calls' records in one transaction: all or
-// nothing. The ID fields are ignored.
+// nothing. The ID fields are ignored. The rows go in multi-row INSERTs
+// prepared once (prepareCDRInserts): most of a row's cost in a batch was
+// the statement execution around it (binding through database/sql, and
+// the driver's watcher goroutine for the context), not SQLite's insert.
 func (db *DB) InsertCDRs(ctx context.Context, cdrs []pbx.CDR) error {
 	if len(cdrs) == 0 {
 		return nil
@@ -83,14 +141,21 @@ func (db *DB) InsertCDRs(ctx context.Context, cdrs []pbx.CDR) error {
 		return fmt.Errorf("insert cdrs: %w", err)
 	}
 	defer rollback(tx)
-	st, err := tx.PrepareContext(ctx, insertCDRSQL)
-	if err != nil {
-		return fmt.Errorf("insert cdrs: %w", err)
-	}
-	defer st.Close()
-	for _, c := range cdrs {
-		if _, err := st.ExecContext(ctx, cdrArgs(c)...); err != nil {
-			return fmt.Errorf("insert cdr of call %q: %w", c.CallID, err)
+	args := make([]any, 0, min(len(cdrs), maxCDRRows)*cdrColumns)
+	for _, in := range db.cdrInserts {
+		if len(cdrs) < in.rows {
+			continue
+		}
+		st := tx.StmtContext(ctx, in.st)
+		for len(cdrs) >= in.rows {
+			args = args[:0]
+			for _, c := range cdrs[:in.rows] {
+				args = appendCDRArgs(args, c)
+			}
+			if _, err := st.ExecContext(ctx, args...); err != nil {
+				return fmt.Errorf("insert cdrs (of calls %q to %q): %w", cdrs[0].CallID, cdrs[in.rows-1].CallID, err)
+			}
+			cdrs = cdrs[in.rows:]
 		}
 	}
 	if err := tx.Commit(); err != nil {
@@ -101,11 +166,16 @@ func (db *DB) InsertCDRs(ctx context.Context, cdrs []pbx.CDR) error {
 
 // cdrArgs are the parameters of insertCDRSQL.
 func cdrArgs(c pbx.CDR) []any {
+	return appendCDRArgs(make([]any, 0, cdrColumns), c)
+}
+
+// appendCDRArgs appends the cdrColumns parameters of c's row.
+func appendCDRArgs(args []any, c pbx.CDR) []any {
 	var answer sql.NullString
 	if c.Answer != nil {
 		answer = sql.NullString{String: formatTime(*c.Answer), Valid: true}
 	}
-	return []any{c.CallID, c.Tenant, c.Caller, c.Callee, c.Dialed,
+	return append(args, c.CallID, c.Tenant, c.Caller, c.Callee, c.Dialed,
 		formatTime(c.Start), answer, formatTime(c.End),
-		c.Duration, string(c.Result), c.Cause, string(c.HangupBy), c.Via, c.Emergency, c.EndReason}
+		c.Duration, string(c.Result), c.Cause, string(c.HangupBy), c.Via, c.Emergency, c.EndReason)
 }

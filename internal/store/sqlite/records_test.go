@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -252,5 +253,56 @@ func TestWriteBindingsAndInsertCDRs(t *testing.T) {
 	}
 	if has, err := db.HasCDR(ctx, "t", "x2"); err != nil || !has {
 		t.Errorf("HasCDR(x2) = %v, %v", has, err)
+	}
+}
+
+// TestInsertCDRsBatchSizes crosses the multi-row statements' sizes: every
+// row of every batch is stored once, in the batch's order, field for field.
+func TestInsertCDRsBatchSizes(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	answer := t0.Add(3 * time.Second)
+	var want []pbx.CDR
+	for _, n := range []int{1, 3, 4, 5, 16, 17, 63, 64, 65, 100, 213} {
+		batch := make([]pbx.CDR, n)
+		for i := range batch {
+			c := pbx.CDR{CallID: fmt.Sprintf("b%d-%d", n, i), Tenant: "t", Caller: "a@x", Callee: "+14255550100",
+				Dialed: "4255550100", Start: t0, End: t0.Add(time.Minute), Duration: int64(i), Result: pbx.ResultAnswered,
+				Cause: 200 + i%3, HangupBy: pbx.PartyCaller, Via: "directRouting", Emergency: i%7 == 0, EndReason: ""}
+			if i%2 == 0 {
+				c.Answer = &answer
+			}
+			batch[i] = c
+		}
+		if err := db.InsertCDRs(ctx, batch); err != nil {
+			t.Fatalf("batch of %d: %v", n, err)
+		}
+		want = append(want, batch...)
+	}
+	got, err := db.CDRs(ctx, pbx.CDRFilter{Tenant: "t", Limit: 5000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d CDRs stored, want %d", len(got), len(want))
+	}
+	slices.Reverse(got) // newest first
+	for i, g := range got {
+		w := want[i]
+		w.ID = g.ID
+		if g.Answer != nil && w.Answer != nil && g.Answer.Equal(*w.Answer) {
+			w.Answer = g.Answer
+		}
+		if !g.Start.Equal(w.Start) || !g.End.Equal(w.End) {
+			t.Fatalf("row %d: times %v..%v, want %v..%v", i, g.Start, g.End, w.Start, w.End)
+		}
+		g.Start, g.End = w.Start, w.End
+		if !reflect.DeepEqual(g, w) {
+			t.Fatalf("row %d:\n got %+v\nwant %+v", i, g, w)
+		}
 	}
 }

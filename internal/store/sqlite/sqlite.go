@@ -45,6 +45,8 @@ type DB struct {
 	w   *sql.DB // writer: exactly one connection
 	r   *sql.DB // readers: query-only connections
 	log *slog.Logger
+	// cdrInserts are InsertCDRs' statements on w, largest first (batch.go).
+	cdrInserts []cdrInsert
 }
 
 var _ store.Store = (*DB)(nil)
@@ -97,12 +99,18 @@ func Open(ctx context.Context, dir string, log *slog.Logger) (*DB, error) {
 		_ = w.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	return &DB{w: w, r: r, log: log}, nil
+	ins, err := prepareCDRInserts(ctx, w)
+	if err != nil {
+		_ = r.Close()
+		_ = w.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	return &DB{w: w, r: r, log: log, cdrInserts: ins}, nil
 }
 
-// Close closes both connection pools.
+// Close closes the prepared statements and both connection pools.
 func (db *DB) Close() error {
-	return errors.Join(db.r.Close(), db.w.Close())
+	return errors.Join(closeCDRInserts(db.cdrInserts), db.r.Close(), db.w.Close())
 }
 
 // writerDSN is the DSN of the writer pool: WAL, NORMAL sync (durable at
@@ -115,6 +123,7 @@ func writerDSN(path string) string {
 		"&_pragma=journal_mode(WAL)" +
 		"&_pragma=foreign_keys(1)" +
 		"&_pragma=synchronous(NORMAL)" +
+		"&_pragma=temp_store(MEMORY)" +
 		"&_txlock=immediate"
 }
 
