@@ -21,7 +21,8 @@ import (
 
 // CDRBatcher is what CDRWriter needs of a store.
 type CDRBatcher interface {
-	// InsertCDRs stores records in one transaction: all or nothing.
+	// InsertCDRs stores records in one transaction: all or nothing. It
+	// must not keep cdrs after it returns (the writer reuses the array).
 	InsertCDRs(ctx context.Context, cdrs []pbx.CDR) error
 	// HasCDR says whether the tenant has a CDR with that Call-ID (journal
 	// replay skips those already stored).
@@ -50,9 +51,12 @@ type CDRWriter struct {
 
 	mu      sync.Mutex
 	pending []pbx.CDR
-	journal *os.File // the file Record appends to; nil if it could not be opened
-	gen     uint64   // its generation
-	retired []string // journal files whose CDRs are all in pending or stored
+	spare   []pbx.CDR     // the last stored batch's array, emptied, for the next one
+	line    bytes.Buffer  // Record's journal line, reused
+	enc     *json.Encoder // writes to line
+	journal *os.File      // the file Record appends to; nil if it could not be opened
+	gen     uint64        // its generation
+	retired []string      // journal files whose CDRs are all in pending or stored
 	closed  bool
 
 	flushMu sync.Mutex
@@ -73,6 +77,7 @@ func OpenCDRWriter(ctx context.Context, st CDRBatcher, dir string, every time.Du
 		log = slog.New(slog.DiscardHandler)
 	}
 	w := &CDRWriter{st: st, dir: dir, every: every, log: log, stop: make(chan struct{}), done: make(chan struct{})}
+	w.enc = json.NewEncoder(&w.line)
 	last, err := w.replay(ctx)
 	if err != nil {
 		return nil, err
@@ -91,18 +96,19 @@ func OpenCDRWriter(ctx context.Context, st CDRBatcher, dir string, every time.Du
 // error is logged (the CDR is still inserted with the next batch, but would
 // not survive a crash before that).
 func (w *CDRWriter) Record(c pbx.CDR) {
-	line, err := json.Marshal(c)
-	if err != nil { // a CDR is plain data: cannot happen
-		w.log.Error("store: encode cdr", "call_id", c.CallID, "err", err)
-	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if err == nil && w.journal != nil {
-		if _, err := w.journal.Write(append(line, '\n')); err != nil {
+	w.pending = append(w.pending, c)
+	w.line.Reset()
+	// Encode is json.Marshal and a newline, into a buffer kept for the next
+	// CDR; given the queued copy's address, it does not copy c to the heap.
+	if err := w.enc.Encode(&w.pending[len(w.pending)-1]); err != nil { // a CDR is plain data: cannot happen
+		w.log.Error("store: encode cdr", "call_id", c.CallID, "err", err)
+	} else if w.journal != nil {
+		if _, err := w.journal.Write(w.line.Bytes()); err != nil {
 			w.log.Error("store: cdr journal write", "call_id", c.CallID, "err", err)
 		}
 	}
-	w.pending = append(w.pending, c)
 	if w.closed {
 		go func() { // after Close: write through, off the caller's goroutine
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -132,7 +138,7 @@ func (w *CDRWriter) Flush(ctx context.Context) error {
 		w.mu.Unlock()
 		return nil
 	}
-	w.pending = nil
+	w.pending, w.spare = w.spare, nil
 	if err := w.rotate(); err != nil {
 		w.log.Error("store: cdr journal rotate", "err", err)
 	}
@@ -152,6 +158,10 @@ func (w *CDRWriter) Flush(ctx context.Context) error {
 			w.log.Warn("store: remove cdr journal", "file", f, "err", err)
 		}
 	}
+	clear(batch) // the stored CDRs' strings are garbage now
+	w.mu.Lock()
+	w.spare = batch[:0]
+	w.mu.Unlock()
 	return nil
 }
 
