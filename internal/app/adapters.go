@@ -1,7 +1,6 @@
 package app
 
 import (
-	"context"
 	"net"
 	"net/http"
 	"time"
@@ -59,11 +58,9 @@ type cdrSink struct{ n *node }
 
 func (c cdrSink) Record(cdr pbx.CDR) {
 	c.n.metrics.CallsTotal.WithLabelValues(string(cdr.Result)).Inc()
-	c.n.live.cp.settle(cdr) // Calling Plan accounting (callingplan.go)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c.n.hybrid.recordCDR(ctx, cdr) // an edge queues it for the cloud
-	c.n.cdrs.Record(cdr)           // journaled now, inserted with the next batch
+	c.n.live.cp.settle(cdr)   // Calling Plan accounting (callingplan.go)
+	c.n.hybrid.recordCDR(cdr) // an edge queues it for the cloud
+	c.n.cdrs.Record(cdr)      // journaled now, inserted with the next batch
 }
 
 func (n *node) registerGauges() {

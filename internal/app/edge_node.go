@@ -362,13 +362,19 @@ func (h *hybridNode) notifyMoved(b pbx.Binding) {
 	}()
 }
 
+// cdrQueueTimeout bounds queueing a CDR for upload (a write to the store).
+const cdrQueueTimeout = 5 * time.Second
+
 // recordCDR is the edge's part of storing a CDR: queue it for upload when
 // the cloud does not have it. It runs before the CDR is stored locally, so
-// a crash in between loses nothing the cloud needs.
-func (h *hybridNode) recordCDR(ctx context.Context, c pbx.CDR) {
+// a crash in between loses nothing the cloud needs. Its context (and
+// timer) is made only for a CDR that is queued: not on a cloud node's calls.
+func (h *hybridNode) recordCDR(c pbx.CDR) {
 	if h == nil || !h.isEdge() || h.hs == nil || !h.serves(c.Tenant) {
 		return
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), cdrQueueTimeout)
+	defer cancel()
 	if !hybrid.Uploadable(c.Via, h.takeFromCloud(c.CallID)) {
 		return
 	}

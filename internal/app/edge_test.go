@@ -105,7 +105,7 @@ func TestHybridViewOnAnEdge(t *testing.T) {
 	none.addTenant(v, "contoso", nil)
 	none.reroute(v, tr)
 	none.afterReload(t.Context())
-	none.recordCDR(t.Context(), pbx.CDR{})
+	none.recordCDR(pbx.CDR{})
 }
 
 // TestHybridViewTLS: over a TLS trunk each node is identified by the names
