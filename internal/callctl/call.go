@@ -13,7 +13,7 @@ import (
 type call struct {
 	e      *Engine
 	ctx    context.Context
-	log    *slog.Logger
+	log    callLog
 	req    InviteRequest
 	callee *pbx.User // nil for a PSTN call
 	from   Identity  // how the caller is presented to the callee
@@ -82,7 +82,7 @@ func (c *call) start(ctx context.Context, devices []pbx.Binding, offer []byte) {
 		out, err := c.e.dialer.Dial(ctx, Dial{CallID: c.req.CallID, Target: b, Caller: c.req.Caller,
 			Callee: c.callee, From: c.from, SDP: offer}, f)
 		if err != nil {
-			c.log.Warn("dial device", "contact", b.Contact, "err", err)
+			c.log.logger().Warn("dial device", "contact", b.Contact, "err", err)
 			c.noteFailure(503, "Service Unavailable")
 			continue
 		}
@@ -180,7 +180,7 @@ func (c *call) byeAsync(bye func() error) {
 	go func() {
 		defer c.e.requests.Done()
 		if err := bye(); err != nil {
-			c.log.Debug("bye", "err", err)
+			c.log.log(context.Background(), slog.LevelDebug, "bye", slog.Any("err", err))
 		}
 	}()
 }
@@ -211,7 +211,8 @@ func (c *call) end(result pbx.CallResult, cause int, by pbx.Party) {
 	c.e.calls.Delete(c.req.CallID)
 	c.e.active.Add(-1)
 	c.e.pstnEnd(c.pstnUser)
-	c.log.Info("call ended", "result", result, "status", cause, "hangup_by", by, "duration_s", c.cdr.Duration)
+	c.log.info(context.Background(), "call ended", slog.String("result", string(result)), slog.Int("status", cause),
+		slog.String("hangup_by", string(by)), slog.Int64("duration_s", c.cdr.Duration))
 	c.e.record(c.cdr)
 }
 
@@ -380,15 +381,15 @@ func (f *fork) Answered(sdp []byte) {
 		now := c.e.now()
 		c.cdr.Answer = &now
 		if err := c.in.Answer(body); err != nil {
-			c.log.Warn("answer caller", "err", err)
+			c.log.logger().Warn("answer caller", "err", err)
 			c.byeAsync(f.out.Bye)
 			c.end(pbx.ResultFailed, 500, pbx.PartySystem)
 			return
 		}
 		if f.trunk != nil {
-			c.log.Info("call answered", "callee", c.cdr.Callee, "gateway", f.trunk.Key)
+			c.log.info(context.Background(), "call answered", slog.String("callee", c.cdr.Callee), slog.String("gateway", f.trunk.Key))
 		} else {
-			c.log.Info("call answered", "callee", c.cdr.Callee, "contact", f.target.Contact)
+			c.log.info(context.Background(), "call answered", slog.String("callee", c.cdr.Callee), slog.String("contact", f.target.Contact))
 		}
 		c.watchMedia() // deadcall.go
 		if c.maxDuration > 0 {
@@ -405,7 +406,7 @@ func (c *call) limitReached() {
 	if c.ended || !c.answered {
 		return
 	}
-	c.log.Info("call duration limit reached", "limit", c.maxDuration)
+	c.log.logger().Info("call duration limit reached", "limit", c.maxDuration)
 	c.byeAsync(c.in.Bye)
 	c.byeAsync(c.winner.out.Bye)
 	c.end(pbx.ResultAnswered, 200, pbx.PartySystem)

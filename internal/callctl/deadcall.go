@@ -24,7 +24,7 @@ func (c *call) release(reason string) {
 	if c.ended || !c.answered {
 		return
 	}
-	c.log.Info("call released", "reason", reason)
+	c.log.logger().Info("call released", "reason", reason)
 	c.cdr.EndReason = reason
 	c.byeAsync(c.in.Bye)
 	c.byeAsync(c.winner.out.Bye)
@@ -90,7 +90,7 @@ func (c *call) checkRTP() {
 		limit = c.e.cfg.RTPHoldTimeout
 	}
 	if limit > 0 && now.Sub(c.rtp.since) >= limit {
-		c.log.Info("no rtp", "for", now.Sub(c.rtp.since).Round(time.Millisecond), "limit", limit, "held", c.rtp.act.Held())
+		c.log.logger().Info("no rtp", "for", now.Sub(c.rtp.since).Round(time.Millisecond), "limit", limit, "held", c.rtp.act.Held())
 		c.release(ReasonRTPTimeout)
 		return
 	}

@@ -128,12 +128,13 @@ func (e *Engine) Invite(ctx context.Context, req InviteRequest, in Inbound) Inbo
 		from = Identity{Name: req.Caller.DisplayName, User: req.Caller.Username(), Host: req.Caller.Domain()}
 	}
 	cdr := pbx.CDR{CallID: req.CallID, Tenant: req.Tenant, Caller: callerName(req), Dialed: req.Target, Start: start}
-	log := e.log.With("call_id", req.CallID, "tenant", req.Tenant, "user", cdr.Caller)
+	log := newCallLog(e.log, req.CallID, req.Tenant, cdr.Caller)
 	fail := func(code int, reason string, result pbx.CallResult) InboundEvents {
 		_ = in.Reject(code, reason)
 		in.Release()
 		cdr.End, cdr.Result, cdr.Cause, cdr.HangupBy = e.now(), result, code, pbx.PartySystem
-		log.Info("call rejected", "dialed", req.Target, "status", code, "reason", reason)
+		log.info(context.Background(), "call rejected", slog.String("dialed", req.Target), slog.Int("status", code),
+			slog.String("reason", reason))
 		e.record(cdr)
 		return nil
 	}
@@ -194,7 +195,7 @@ func (e *Engine) Invite(ctx context.Context, req InviteRequest, in Inbound) Inbo
 	counted := ""
 	if route.Kind == KindPSTN && req.Caller != nil && (route.Via == "directRouting" || route.Via == "callingPlan") {
 		if !e.pstnStart(req.Caller.SIPAddress) {
-			log.Warn("security event", "event", "pstn-call-limit", "user", req.Caller.SIPAddress,
+			log.logger().Warn("security event", "event", "pstn-call-limit", "user", req.Caller.SIPAddress,
 				"limit", e.cfg.MaxUserPSTNCalls)
 			return fail(403, "Concurrent Call Limit Reached", pbx.ResultRejected)
 		}
@@ -203,7 +204,7 @@ func (e *Engine) Invite(ctx context.Context, req InviteRequest, in Inbound) Inbo
 	ms, err := e.newMedia(req.CallID, route)
 	if err != nil {
 		e.pstnEnd(counted)
-		log.Error("media relay", "err", err)
+		log.logger().Error("media relay", "err", err)
 		return fail(503, "Service Unavailable", pbx.ResultFailed)
 	}
 	offer, err := ms.Rewrite(false, req.SDP)

@@ -47,7 +47,7 @@ func (c *call) nextGateway() {
 		t := h.targets[h.idx]
 		h.idx++
 		if c.e.trunks != nil && !c.e.trunks.SessionStart(t) {
-			c.log.Warn("gateway at its session limit", "gateway", t.Key)
+			c.log.logger().Warn("gateway at its session limit", "gateway", t.Key)
 			c.noteFailure(503, "Gateway Session Limit")
 			continue
 		}
@@ -59,7 +59,7 @@ func (c *call) nextGateway() {
 		out, err := c.e.dialer.Dial(c.ctx, Dial{CallID: c.req.CallID, Trunk: &t, Caller: c.req.Caller,
 			From: from, SDP: h.offer}, f)
 		if err != nil {
-			c.log.Warn("dial gateway", "gateway", t.Key, "err", err)
+			c.log.logger().Warn("dial gateway", "gateway", t.Key, "err", err)
 			c.trunkOutcome(f, 0)
 			c.trunkDone(f, 0, true)
 			c.noteFailure(503, "Service Unavailable")
@@ -68,15 +68,12 @@ func (c *call) nextGateway() {
 		// The first attempt is every PSTN call's routine (debug; "call
 		// answered" and "call ended" say where it went); a later one is a
 		// failover, worth an info line.
-		// (Enabled first: the arguments would be boxed, and allocated,
-		// even for a line the handler drops.)
 		lvl := slog.LevelDebug
 		if h.idx > 1 {
 			lvl = slog.LevelInfo
 		}
-		if c.log.Enabled(c.ctx, lvl) {
-			c.log.Log(c.ctx, lvl, "trying gateway", "gateway", t.Key, "called", t.Called, "attempt", h.idx)
-		}
+		c.log.log(c.ctx, lvl, "trying gateway", slog.String("gateway", t.Key), slog.String("called", t.Called),
+			slog.Int("attempt", h.idx))
 		f.out = out
 		c.forks[f] = struct{}{}
 		h.current = f
@@ -99,7 +96,7 @@ func (c *call) failoverTimeout(f *fork) {
 	if c.ended || c.answered || c.hunt.early || c.hunt.current != f {
 		return
 	}
-	c.log.Warn("gateway did not answer in time", "gateway", f.trunk.Key, "after", f.trunk.FailoverTime)
+	c.log.logger().Warn("gateway did not answer in time", "gateway", f.trunk.Key, "after", f.trunk.FailoverTime)
 	delete(c.forks, f)
 	f.out.Cancel()
 	c.trunkOutcome(f, 0)
