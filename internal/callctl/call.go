@@ -3,6 +3,7 @@ package callctl
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
@@ -25,7 +26,9 @@ type call struct {
 	ev   chan func()
 	done chan struct{}
 
-	forks    map[*fork]struct{}
+	forks    forkSet  // legs not answered, failed nor cancelled yet
+	forkBuf  [2]*fork // forks' first array: most calls have one or two legs
+	huntBuf  hunt     // hunt's storage
 	winner   *fork
 	answered bool
 	ended    bool
@@ -87,7 +90,7 @@ func (c *call) start(ctx context.Context, devices []pbx.Binding, offer []byte) {
 			continue
 		}
 		f.out = out
-		c.forks[f] = struct{}{}
+		c.forks.add(f)
 	}
 	if len(c.forks) == 0 {
 		c.reject()
@@ -149,12 +152,12 @@ func (c *call) ringTimeout() {
 }
 
 func (c *call) cancelForks(except *fork) {
-	for f := range c.forks {
+	for _, f := range c.forks {
 		if f != except {
 			f.out.Cancel()
 		}
-		delete(c.forks, f)
 	}
+	c.forks.clear()
 }
 
 // hangupAll ends the call whatever its state (shutdown).
@@ -352,14 +355,14 @@ func (f *fork) Answered(sdp []byte) {
 		if c.ended || c.answered {
 			// Another device won, or the caller gave up: end this one and
 			// forget its dialog once the BYE is through.
-			delete(c.forks, f)
+			c.forks.remove(f)
 			c.byeAsync(func() error {
 				defer f.out.Release()
 				return f.out.Bye()
 			})
 			return
 		}
-		delete(c.forks, f)
+		c.forks.remove(f)
 		c.answered, c.winner = true, f
 		if f.trunk != nil {
 			c.trunkOutcome(f, 200)
@@ -415,10 +418,9 @@ func (c *call) limitReached() {
 func (f *fork) Failed(code int, reason string) {
 	c := f.c
 	c.post(func() {
-		if _, ok := c.forks[f]; !ok {
+		if !c.forks.remove(f) {
 			return
 		}
-		delete(c.forks, f)
 		f.out.Release()
 		if f.trunk != nil {
 			c.trunkOutcome(f, code)
@@ -464,3 +466,26 @@ var (
 	_ InboundEvents = (*call)(nil)
 	_ LegEvents     = (*fork)(nil)
 )
+
+// forkSet is a call's outbound legs in the order they were placed. A
+// slice, not a map: a call has a handful, and the first two live in the
+// call (forkBuf).
+type forkSet []*fork
+
+func (s *forkSet) add(f *fork) { *s = append(*s, f) }
+
+// remove takes f out of the set and says whether it was in it.
+func (s *forkSet) remove(f *fork) bool {
+	i := slices.Index(*s, f)
+	if i < 0 {
+		return false
+	}
+	*s = slices.Delete(*s, i, i+1)
+	return true
+}
+
+// clear empties the set.
+func (s *forkSet) clear() {
+	clear(*s)
+	*s = (*s)[:0]
+}

@@ -215,14 +215,16 @@ func (e *Engine) Invite(ctx context.Context, req InviteRequest, in Inbound) Inbo
 	}
 	c := &call{pstnUser: counted, e: e, ctx: ctx, log: log, in: in, media: ms, cdr: cdr, req: req, callee: callee, from: from,
 		maxDuration: route.MaxDuration,
-		ev:          make(chan func(), 32), done: make(chan struct{}), forks: map[*fork]struct{}{}}
+		ev:          make(chan func(), 32), done: make(chan struct{})}
+	c.forks = c.forkBuf[:0]
 	c.grant = route.Grant // meter.go
 	e.calls.Store(req.CallID, c)
 	e.active.Add(1)
 	e.wg.Add(1)
 	go c.loop(ctx)
 	if callee == nil {
-		c.hunt = &hunt{targets: route.Gateways, offer: offer}
+		c.huntBuf = hunt{targets: route.Gateways, offer: offer}
+		c.hunt = &c.huntBuf
 		c.post(c.nextGateway)
 	} else {
 		c.post(func() { c.start(ctx, devices, offer) })

@@ -44,19 +44,19 @@ func (c *call) nextGateway() {
 	}
 	h.current = nil
 	for h.idx < len(h.targets) {
-		t := h.targets[h.idx]
+		t := &h.targets[h.idx] // the call's own copy of the route (Dial only reads it)
 		h.idx++
-		if c.e.trunks != nil && !c.e.trunks.SessionStart(t) {
+		if c.e.trunks != nil && !c.e.trunks.SessionStart(*t) {
 			c.log.logger().Warn("gateway at its session limit", "gateway", t.Key)
 			c.noteFailure(503, "Gateway Session Limit")
 			continue
 		}
-		f := &fork{c: c, trunk: &t}
+		f := &fork{c: c, trunk: t}
 		from := c.from
 		if t.Calling != "" {
 			from.User = t.Calling
 		}
-		out, err := c.e.dialer.Dial(c.ctx, Dial{CallID: c.req.CallID, Trunk: &t, Caller: c.req.Caller,
+		out, err := c.e.dialer.Dial(c.ctx, Dial{CallID: c.req.CallID, Trunk: t, Caller: c.req.Caller,
 			From: from, SDP: h.offer}, f)
 		if err != nil {
 			c.log.logger().Warn("dial gateway", "gateway", t.Key, "err", err)
@@ -75,7 +75,7 @@ func (c *call) nextGateway() {
 		c.log.log(c.ctx, lvl, "trying gateway", slog.String("gateway", t.Key), slog.String("called", t.Called),
 			slog.Int("attempt", h.idx))
 		f.out = out
-		c.forks[f] = struct{}{}
+		c.forks.add(f)
 		h.current = f
 		if t.FailoverTime > 0 {
 			h.timer = time.AfterFunc(t.FailoverTime, func() { c.post(func() { c.failoverTimeout(f) }) })
@@ -97,7 +97,7 @@ func (c *call) failoverTimeout(f *fork) {
 		return
 	}
 	c.log.logger().Warn("gateway did not answer in time", "gateway", f.trunk.Key, "after", f.trunk.FailoverTime)
-	delete(c.forks, f)
+	c.forks.remove(f)
 	f.out.Cancel()
 	c.trunkOutcome(f, 0)
 	c.trunkDone(f, 0, true)
