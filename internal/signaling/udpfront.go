@@ -47,6 +47,7 @@ type udpFront struct {
 	answered chan struct{} // closed: what udpTx.Done returns (the handler has returned)
 	once     sync.Once
 	replay   *replayCache
+	bufs     sync.Pool // *bytes.Buffer to serialize responses into (wire)
 	invites  *inviteTable
 	routes   map[string]frontRoute
 	clients  *udpClients // our client transactions (udpclient.go)
@@ -329,13 +330,12 @@ func (t *udpTx) Respond(res *sip.Response) error {
 	if t.final {
 		return errors.New("transaction already answered")
 	}
-	var buf bytes.Buffer
-	buf.Grow(512)
-	res.StringWrite(&buf)
+	buf := t.f.wire(res)
+	defer t.f.bufs.Put(buf)
 	b := buf.Bytes()
 	if res.StatusCode >= 200 {
 		t.final = true
-		t.f.replay.finish(t.key, b)
+		t.f.replay.finish(t.key, b) // the cache copies b
 	}
 	t.f.write(b, t.to)
 	return nil

@@ -247,7 +247,7 @@ func (tx *inviteTx) acked() bool {
 // 487 to the INVITE and the TU told (RFC 3261 §9.2).
 func (tx *inviteTx) cancelled(c *sip.Request) {
 	ok := sip.NewResponseFromRequest(c, 200, "OK", nil)
-	tx.f.write(responseBytes(ok), tx.to)
+	tx.f.write(tx.f.responseBytes(ok), tx.to)
 	tx.mu.Lock()
 	if tx.state != inviteProceeding || tx.cancel != nil {
 		tx.mu.Unlock()
@@ -310,13 +310,19 @@ func (tx *inviteTx) Respond(res *sip.Response) error {
 		tx.mu.Unlock()
 		return errTxTerminated
 	}
-	b := responseBytes(res)
+	if res.IsSuccess() { // not kept: the call retransmits its 2xx itself
+		tx.state, tx.last = inviteAccepted, nil
+		tx.expires = time.Now().Add(64 * sip.T1) // Timer L
+		tx.mu.Unlock()
+		buf := tx.f.wire(res)
+		tx.f.write(buf.Bytes(), tx.to)
+		tx.f.bufs.Put(buf)
+		return nil
+	}
+	b := tx.f.responseBytes(res)
 	switch {
 	case res.StatusCode < 200:
 		tx.last = b
-	case res.IsSuccess():
-		tx.state, tx.last = inviteAccepted, nil
-		tx.expires = time.Now().Add(64 * sip.T1) // Timer L
 	default:
 		tx.state, tx.last = inviteCompleted, b
 		tx.expires = time.Now().Add(64 * sip.T1) // Timer H
@@ -405,10 +411,24 @@ func (tx *inviteTx) Err() error {
 	return tx.err
 }
 
-// responseBytes is res on the wire.
-func responseBytes(res *sip.Response) []byte {
-	var buf bytes.Buffer
-	buf.Grow(512)
-	res.StringWrite(&buf)
-	return buf.Bytes()
+// responseBytes is res on the wire, in a slice of its own (kept for
+// retransmissions).
+func (f *udpFront) responseBytes(res *sip.Response) []byte {
+	buf := f.wire(res)
+	defer f.bufs.Put(buf)
+	return bytes.Clone(buf.Bytes())
+}
+
+// wire is res serialized into one of the front's pooled buffers (sized for
+// SIP, not grown per message); the caller puts it back in f.bufs once the
+// bytes are sent or copied.
+func (f *udpFront) wire(res *sip.Response) *bytes.Buffer {
+	buf, _ := f.bufs.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+		buf.Grow(2048)
+	}
+	buf.Reset()
+	res.StringWrite(buf)
+	return buf
 }
