@@ -165,14 +165,7 @@ func (f *udpFront) invite(req *sip.Request, key string, from netip.AddrPort, h f
 		return
 	}
 	// A new INVITE is handled on the reader: a challenge, a refusal or a
-	// new call (serveInvite keeps the transaction and returns). One that
-	// may start a call (it carries credentials, or comes from a trunk)
-	// routes and dials first: another reader takes the socket meanwhile.
-	if headerNamed(req, "Proxy-Authorization") != nil || headerNamed(req, "Authorization") != nil {
-		f.wakeFollower()
-	} else if _, ok := f.s.fromGateway(req); ok {
-		f.wakeFollower()
-	}
+	// new call (serveInvite keeps the transaction and returns).
 	h(req, tx)
 	tx.handlerDone()
 }
