@@ -179,7 +179,10 @@ func (f *udpFront) read() {
 			continue
 		}
 		if f.sock.queued() {
-			f.wakeFollower()
+			select {
+			case f.wake <- struct{}{}:
+			default: // every other reader is awake or already has a token
+			}
 		}
 		data := buf[:n]
 		if len(bytes.Trim(data, "\r\n\x00")) == 0 {
@@ -192,19 +195,8 @@ func (f *udpFront) read() {
 			continue // a response to one of our client transactions
 		}
 		if !f.handle(parser, data, from) {
-			if len(f.stateful) >= cap(f.stateful)/2 {
-				f.wakeFollower() // pass may wait for sipgo: another reader keeps answering meanwhile
-			}
 			f.pass(data, from)
 		}
-	}
-}
-
-// wakeFollower wakes one reader waiting as a follower, if any.
-func (f *udpFront) wakeFollower() {
-	select {
-	case f.wake <- struct{}{}:
-	default: // every other reader is awake or already has a token
 	}
 }
 
