@@ -91,23 +91,6 @@ func (s *frontSock) recv(b []byte, wait bool) (int, netip.AddrPort, error) {
 	return n, from, nil
 }
 
-// queued reports whether another datagram waits in the receive queue
-// (FIONREAD: the size of the next one); false when it cannot tell.
-func (s *frontSock) queued() bool {
-	var n int32
-	var errno syscall.Errno
-	if s.rc == nil {
-		return false
-	}
-	if err := s.rc.Read(func(fd uintptr) bool {
-		_, _, errno = syscall.RawSyscall(unix.SYS_IOCTL, fd, unix.SIOCINQ, uintptr(unsafe.Pointer(&n)))
-		return true
-	}); err != nil || errno != 0 {
-		return false
-	}
-	return n > 0
-}
-
 // send writes b to to; when the send buffer is full it waits in the
 // netpoller, as net.UDPConn's WriteTo does.
 func (s *frontSock) send(b []byte, to netip.AddrPort) error {

@@ -22,8 +22,6 @@ func (s *frontSock) recv(b []byte, _ bool) (int, netip.AddrPort, error) {
 	return s.udp.ReadFromUDPAddrPort(b)
 }
 
-func (s *frontSock) queued() bool { return false }
-
 func (s *frontSock) send(b []byte, to netip.AddrPort) error {
 	_, err := s.udp.WriteToUDPAddrPort(b, to)
 	return err

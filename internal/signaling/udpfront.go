@@ -52,9 +52,7 @@ type udpFront struct {
 	routes   map[string]frontRoute
 	clients  *udpClients // our client transactions (udpclient.go)
 	readers  sync.WaitGroup
-	sock     *frontSock    // the readers' and the answers' system calls (frontsock_*.go)
-	poller   sync.Mutex    // held by the reader waiting in the netpoller
-	wake     chan struct{} // a token wakes one reader waiting as a follower
+	sock     *frontSock // the readers' and the answers' system calls (frontsock_*.go)
 }
 
 // datagram is a message for sipgo, copied out of a reader's buffer.
@@ -91,7 +89,6 @@ func newUDPFront(s *Server, conn *net.UDPConn) *udpFront {
 	close(f.answered)
 	n := runtime.GOMAXPROCS(0)
 	f.sock = newFrontSock(conn)
-	f.wake = make(chan struct{}, n)
 	f.readers.Add(n)
 	for range n {
 		go f.read()
@@ -136,35 +133,12 @@ func (f *udpFront) rotate() {
 	}
 }
 
-// read is one reader. The readers take turns rather than all waiting in
-// the netpoller: one (holding f.poller) waits there for the socket; the
-// others, once they find the queue empty, wait as followers for a token on
-// f.wake, which a reader sends only when it sees another datagram queued
-// behind the one it just took. At low and moderate rates one reader thus
-// takes each datagram with a single wake-up, instead of every datagram
-// waking a second reader that finds nothing (the descriptor's read lock
-// handed from one reader to the next), while a backlog still brings every
-// reader to work. A reader that is handling a datagram comes back to the
-// socket before it waits, so a datagram that arrives meanwhile is read
-// after at most one handling.
 func (f *udpFront) read() {
 	defer f.readers.Done()
 	buf := make([]byte, 1<<16)
 	parser := sip.NewParser()
 	for {
-		n, from, err := f.sock.recv(buf, false)
-		if err == errWouldBlock {
-			if !f.poller.TryLock() {
-				select {
-				case <-f.wake:
-				case <-f.closed:
-					return
-				}
-				continue
-			}
-			n, from, err = f.sock.recv(buf, true)
-			f.poller.Unlock()
-		}
+		n, from, err := f.sock.recv(buf, true)
 		if err != nil {
 			select {
 			case <-f.closed:
@@ -177,12 +151,6 @@ func (f *udpFront) read() {
 			f.s.log.Warn("sip udp read", "err", err)
 			time.Sleep(time.Millisecond) // never spin on a failing socket
 			continue
-		}
-		if f.sock.queued() {
-			select {
-			case f.wake <- struct{}{}:
-			default: // every other reader is awake or already has a token
-			}
 		}
 		data := buf[:n]
 		if len(bytes.Trim(data, "\r\n\x00")) == 0 {
