@@ -52,7 +52,6 @@ type udpFront struct {
 	routes   map[string]frontRoute
 	clients  *udpClients // our client transactions (udpclient.go)
 	readers  sync.WaitGroup
-	sock     *frontSock // the readers' and the answers' system calls (frontsock_*.go)
 }
 
 // datagram is a message for sipgo, copied out of a reader's buffer.
@@ -88,7 +87,6 @@ func newUDPFront(s *Server, conn *net.UDPConn) *udpFront {
 		}}
 	close(f.answered)
 	n := runtime.GOMAXPROCS(0)
-	f.sock = newFrontSock(conn)
 	f.readers.Add(n)
 	for range n {
 		go f.read()
@@ -138,7 +136,7 @@ func (f *udpFront) read() {
 	buf := make([]byte, 1<<16)
 	parser := sip.NewParser()
 	for {
-		n, from, err := f.sock.recv(buf, true)
+		n, from, err := f.UDPConn.ReadFromUDPAddrPort(buf)
 		if err != nil {
 			select {
 			case <-f.closed:
@@ -268,7 +266,7 @@ func (f *udpFront) serve(h sipgo.RequestHandler, req *sip.Request, tx *udpTx) {
 }
 
 func (f *udpFront) write(b []byte, to netip.AddrPort) {
-	if err := f.sock.send(b, to); err != nil {
+	if _, err := f.UDPConn.WriteToUDPAddrPort(b, to); err != nil {
 		f.s.log.Debug("sip udp write", "to", to.String(), "err", err)
 	}
 }
