@@ -293,7 +293,7 @@ func (t *udpTx) Respond(res *sip.Response) error {
 	b := buf.Bytes()
 	if res.StatusCode >= 200 {
 		t.final = true
-		t.f.replay.finish(t.key, b) // the cache copies b
+		t.f.replay.finish(t.key, bytes.Clone(b)) // the cache keeps its own copy
 	}
 	t.f.write(b, t.to)
 	return nil
