@@ -240,7 +240,7 @@ func (tx *inviteTx) acked() bool {
 // 487 to the INVITE and the TU told (RFC 3261 §9.2).
 func (tx *inviteTx) cancelled(c *sip.Request) {
 	ok := sip.NewResponseFromRequest(c, 200, "OK", nil)
-	tx.f.write(tx.f.responseBytes(ok), tx.to)
+	tx.f.send(ok, tx.to)
 	tx.mu.Lock()
 	if tx.state != inviteProceeding || tx.cancel != nil {
 		tx.mu.Unlock()
@@ -278,20 +278,7 @@ func (tx *inviteTx) handlerDone() {
 // transaction on.
 func (tx *inviteTx) Respond(res *sip.Response) error {
 	tx.mu.Lock()
-	if res.StatusCode > 100 && tx.toTag == "" {
-		if to := res.To(); to != nil {
-			if tag, ok := to.Params.Get("tag"); ok {
-				tx.toTag = tag
-			} else {
-				tx.toTag = sip.GenerateTagN(16)
-				to.Params.Add("tag", tx.toTag)
-			}
-		}
-	} else if res.StatusCode > 100 {
-		if to := res.To(); to != nil && !to.Params.Has("tag") {
-			to.Params.Add("tag", tx.toTag)
-		}
-	}
+	tx.tagLocked(res)
 	switch tx.state {
 	case inviteProceeding:
 	case inviteAccepted:
@@ -307,9 +294,7 @@ func (tx *inviteTx) Respond(res *sip.Response) error {
 		tx.state, tx.last = inviteAccepted, nil
 		tx.expires = time.Now().Add(64 * sip.T1) // Timer L
 		tx.mu.Unlock()
-		buf := tx.f.wire(res)
-		tx.f.write(buf.Bytes(), tx.to)
-		tx.f.bufs.Put(buf)
+		tx.f.send(res, tx.to)
 		return nil
 	}
 	b := tx.f.responseBytes(res)
@@ -325,6 +310,26 @@ func (tx *inviteTx) Respond(res *sip.Response) error {
 	tx.mu.Unlock()
 	tx.f.write(b, tx.to)
 	return nil
+}
+
+// tagLocked gives a response other than 100 the transaction's To-tag: the
+// first one's own (the TU's), else one made here, so every response of the
+// transaction — the 487 after a CANCEL included — carries the same.
+func (tx *inviteTx) tagLocked(res *sip.Response) {
+	to := res.To()
+	if res.StatusCode <= 100 || to == nil {
+		return
+	}
+	if tag, ok := to.Params.Get("tag"); ok {
+		if tx.toTag == "" {
+			tx.toTag = tag
+		}
+		return
+	}
+	if tx.toTag == "" {
+		tx.toTag = sip.GenerateTagN(16)
+	}
+	to.Params.Add("tag", tx.toTag)
 }
 
 // fireG retransmits the non-2xx final response until its ACK (Timer G,
@@ -410,6 +415,13 @@ func (f *udpFront) responseBytes(res *sip.Response) []byte {
 	buf := f.wire(res)
 	defer f.bufs.Put(buf)
 	return bytes.Clone(buf.Bytes())
+}
+
+// send writes res to to, serialized in a pooled buffer (nothing kept).
+func (f *udpFront) send(res *sip.Response, to netip.AddrPort) {
+	buf := f.wire(res)
+	f.write(buf.Bytes(), to)
+	f.bufs.Put(buf)
 }
 
 // wire is res serialized into one of the front's pooled buffers (sized for
