@@ -216,7 +216,7 @@ func (in *inbound) Answer(sdp []byte) error {
 // goroutine waits for the ACK, and the ACK stops the timer (ackReceived).
 func (in *inbound) retransmit(res *sip.Response) {
 	deadline := time.Now().Add(64 * sip.T1)
-	interval := sip.T1 // touched only by the callback: one runs at a time
+	interval, t2 := sip.T1, sip.T2 // interval is touched only by the callback: one runs at a time
 	var fire func()
 	fire = func() {
 		select {
@@ -232,8 +232,8 @@ func (in *inbound) retransmit(res *sip.Response) {
 		if err := in.tx.Respond(res); err != nil {
 			return
 		}
-		if interval *= 2; interval > sip.T2 {
-			interval = sip.T2
+		if interval *= 2; interval > t2 {
+			interval = t2
 		}
 		in.mu.Lock()
 		if in.rtx != nil {

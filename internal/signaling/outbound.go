@@ -38,6 +38,8 @@ type outbound struct {
 	remoteTarget sip.Uri
 	routeSet     []sip.Uri // the 2xx's Record-Route, reversed (RFC 3261 §12.1.2)
 	retried422   bool      // the INVITE was re-sent after 422 (RFC 4028 §7.4)
+	gen          uint32    // which INVITE transaction is the leg's (1; 2 after a 422)
+	final        bool      // that transaction's final response (or its end) is handled
 
 	st *sessionTimer // RFC 4028 on this leg (timers.go)
 }
@@ -115,11 +117,13 @@ func (s *Server) Dial(ctx context.Context, d callctl.Dial, ev callctl.LegEvents)
 	r.SetBody(d.SDP)
 	s.route(r, tp, dest)
 	o := &outbound{s: s, ev: ev, invite: r, callID: string(cid), dest: dest, tp: tp, cseq: 1,
-		remoteTarget: target}
+		remoteTarget: target, gen: 1}
 	o.st = s.newTimer(func(m sip.RequestMethod) *sip.Request { return o.newRequest(m, o.nextSeq()) }, o.expired)
 	o.st.exchanged(d.SDP, nil)
 	s.dialogs.put(o.callID, o)
-	tx, err := s.transaction(r)
+	// The responses are handled as they come (response, ended), on the
+	// reader that received them: they may come before this returns.
+	tx, err := s.transactionTo(r, inviteSink{o: o, gen: 1})
 	if err != nil {
 		s.dialogs.del(o.callID, o)
 		return nil, err
@@ -127,69 +131,84 @@ func (s *Server) Dial(ctx context.Context, d callctl.Dial, ev callctl.LegEvents)
 	o.mu.Lock()
 	o.tx = tx
 	o.mu.Unlock()
-	go o.read()
 	return o, nil
 }
 
-// read follows the INVITE transaction to its final response.
-func (o *outbound) read() {
-	growStack()
-	for {
-		o.mu.Lock()
-		tx := o.tx
-		o.mu.Unlock()
-		select {
-		case res := <-tx.Responses():
-			if res.IsProvisional() {
-				o.mu.Lock()
-				o.provisional = true
-				sendCancel := o.cancelWanted && !o.cancelSent
-				o.cancelSent = o.cancelSent || sendCancel
-				quiet := o.silenced
-				o.mu.Unlock()
-				if sendCancel {
-					go o.sendCancel()
-				}
-				if res.StatusCode > 100 && !quiet {
-					o.ev.Provisional(res.StatusCode, res.Reason, res.Body())
-				}
-				continue
-			}
-			if res.IsSuccess() {
-				o.answered(res)
-				return
-			}
-			if res.StatusCode == 422 && o.retry422(res) {
-				continue
-			}
-			o.mu.Lock()
-			quiet := o.silenced
-			o.silenced = true
-			o.mu.Unlock()
-			if !quiet {
-				o.ev.Failed(res.StatusCode, res.Reason)
-			}
-			o.s.dialogs.del(o.callID, o)
-			return
-		case <-tx.Done():
-			o.mu.Lock()
-			quiet := o.silenced
-			o.silenced = true
-			o.mu.Unlock()
-			if !quiet {
-				code, why := 408, "Request Timeout"
-				if err := tx.Err(); err != nil && !errors.Is(err, sip.ErrTransactionTimeout) {
-					code, why = 503, "Service Unavailable"
-				}
-				o.ev.Failed(code, why)
-			}
-			o.s.dialogs.del(o.callID, o)
-			return
-		}
-	}
+// inviteSink takes the responses of one of the leg's INVITE transactions:
+// the first, or the one re-sent after a 422 (gen tells them apart; what a
+// superseded one reports is ignored).
+type inviteSink struct {
+	o   *outbound
+	gen uint32
 }
 
-func (o *outbound) answered(res *sip.Response) {
+func (k inviteSink) response(tx sip.ClientTransaction, res *sip.Response) { k.o.response(k, tx, res) }
+func (k inviteSink) ended(_ sip.ClientTransaction, err error)             { k.o.ended(k, err) }
+
+// response handles a response to the leg's INVITE, in order, on the
+// goroutine that received it (a front reader): up to the final one.
+func (o *outbound) response(k inviteSink, tx sip.ClientTransaction, res *sip.Response) {
+	o.mu.Lock()
+	if k.gen != o.gen || o.final {
+		o.mu.Unlock()
+		return
+	}
+	if res.IsProvisional() {
+		o.provisional = true
+		sendCancel := o.cancelWanted && !o.cancelSent
+		o.cancelSent = o.cancelSent || sendCancel
+		quiet := o.silenced
+		o.mu.Unlock()
+		if sendCancel {
+			go o.sendCancel()
+		}
+		if res.StatusCode > 100 && !quiet {
+			o.ev.Provisional(res.StatusCode, res.Reason, res.Body())
+		}
+		return
+	}
+	o.final = true
+	o.mu.Unlock()
+	if res.IsSuccess() {
+		o.answered(tx, res)
+		return
+	}
+	if res.StatusCode == 422 && o.retry422(res) {
+		return
+	}
+	o.mu.Lock()
+	quiet := o.silenced
+	o.silenced = true
+	o.mu.Unlock()
+	if !quiet {
+		o.ev.Failed(res.StatusCode, res.Reason)
+	}
+	o.s.dialogs.del(o.callID, o)
+}
+
+// ended handles the end of the leg's INVITE transaction without a final
+// response: Timer B (408), a transport error (503), or given up.
+func (o *outbound) ended(k inviteSink, err error) {
+	o.mu.Lock()
+	if k.gen != o.gen || o.final {
+		o.mu.Unlock()
+		return
+	}
+	o.final = true
+	quiet := o.silenced
+	o.silenced = true
+	o.mu.Unlock()
+	if !quiet {
+		code, why := 408, "Request Timeout"
+		if err != nil && !errors.Is(err, sip.ErrTransactionTimeout) {
+			code, why = 503, "Service Unavailable"
+		}
+		o.ev.Failed(code, why)
+	}
+	o.s.dialogs.del(o.callID, o)
+}
+
+func (o *outbound) answered(tx sip.ClientTransaction, res *sip.Response) {
 	o.mu.Lock()
 	if to := res.To(); to != nil {
 		o.to = to
@@ -201,7 +220,6 @@ func (o *outbound) answered(res *sip.Response) {
 	o.confirmed = true
 	quiet := o.silenced
 	seq := o.invite.CSeq().SeqNo
-	tx := o.tx
 	o.mu.Unlock()
 	ack := o.newRequest(sip.ACK, seq)
 	send := func(r *sip.Request) {
@@ -249,13 +267,23 @@ func (o *outbound) retry422(res *sip.Response) bool {
 	r.AppendHeader(sip.NewHeader("Session-Expires", strconv.Itoa(max(floor, o.s.cfg.Timers.SessionExpires))))
 	r.AppendHeader(sip.NewHeader("Min-SE", strconv.Itoa(floor)))
 	o.s.route(r, o.tp, o.dest)
-	tx, err := o.s.transaction(r)
+	// The new transaction is the leg's from now on: its responses may come
+	// before transactionTo returns; a CANCEL waits for its first 1xx.
+	o.mu.Lock()
+	o.gen++
+	gen := o.gen
+	o.invite, o.final, o.provisional = r, false, false
+	o.mu.Unlock()
+	tx, err := o.s.transactionTo(r, inviteSink{o: o, gen: gen})
 	if err != nil {
 		o.s.log.Debug("invite after 422", "err", err)
+		o.mu.Lock()
+		o.final = true
+		o.mu.Unlock()
 		return false
 	}
 	o.mu.Lock()
-	o.invite, o.tx = r, tx
+	o.tx = tx
 	o.mu.Unlock()
 	return true
 }
@@ -287,8 +315,8 @@ func (o *outbound) sendCancel() {
 // final response d after the CANCEL (RFC 3261 §9.1: the callee is gone, or
 // it answered the CANCEL but never the INVITE). In Proceeding sipgo has no
 // timer of its own that would end it (Timer B stops at the first 1xx), and
-// the leg would stay in the dialog table for good; read() sees the
-// transaction end and forgets the leg.
+// the leg would stay in the dialog table for good; ended hears of the
+// transaction's end and forgets the leg.
 func (o *outbound) giveUpAfter(d time.Duration) {
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -403,7 +431,7 @@ func (o *outbound) onBye(req *sip.Request, tx sip.ServerTransaction) {
 	default:
 		// A BYE before we saw a 2xx: the callee answered, its 2xx was lost
 		// and it has hung up since. The leg is over; stop retransmitting
-		// the INVITE (read() sees the transaction end) and say so.
+		// the INVITE (ended hears of it, the leg silenced) and say so.
 		inv.Terminate()
 		o.ev.Failed(480, "Temporarily Unavailable")
 	}

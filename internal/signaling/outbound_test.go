@@ -134,10 +134,10 @@ func TestOutboundCancelledInviteGivenUp(t *testing.T) {
 	s := testServer(t)
 	ev := &legRecorder{}
 	inv := &fakeClientTx{done: make(chan struct{})}
-	o := &outbound{s: s, ev: ev, callID: "cancelled-no-487", tx: inv, silenced: true, cancelWanted: true}
+	o := &outbound{s: s, ev: ev, callID: "cancelled-no-487", tx: inv, silenced: true, cancelWanted: true, gen: 1}
 	s.dialogs.put(o.callID, o)
 	read := make(chan struct{})
-	go func() { o.read(); close(read) }()
+	go func() { pump(inv, inviteSink{o: o, gen: 1}); close(read) }()
 
 	o.giveUpAfter(10 * time.Millisecond)
 	select {

@@ -53,9 +53,55 @@ func (s *Server) transaction(r *sip.Request) (sip.ClientTransaction, error) {
 	c, to, front := s.overFront(r)
 	s.prepare(r, front)
 	if front {
-		return c.request(r, to)
+		return c.request(r, to, nil)
 	}
 	return s.cli.TransactionRequest(context.Background(), r, sipNoBuild)
+}
+
+// transactionTo is transaction with the responses handed to sink, in order,
+// until the final one, or the end when none came. Over the front they are
+// handed on the reader that received them; sipgo's transactions get a
+// goroutine that reads them.
+func (s *Server) transactionTo(r *sip.Request, sink responseSink) (sip.ClientTransaction, error) {
+	c, to, front := s.overFront(r)
+	s.prepare(r, front)
+	if front {
+		return c.request(r, to, sink)
+	}
+	tx, err := s.cli.TransactionRequest(context.Background(), r, sipNoBuild)
+	if err != nil {
+		return nil, err
+	}
+	go pump(tx, sink)
+	return tx, nil
+}
+
+// pump hands sipgo's transaction's responses to sink up to the final one,
+// or its end when none came.
+func pump(tx sip.ClientTransaction, sink responseSink) {
+	growStack()
+	for {
+		select {
+		case res := <-tx.Responses():
+			sink.response(tx, res)
+			if !res.IsProvisional() {
+				return
+			}
+		case <-tx.Done():
+			for { // a final response that came before the end wins
+				select {
+				case res := <-tx.Responses():
+					sink.response(tx, res)
+					if !res.IsProvisional() {
+						return
+					}
+				default:
+					sink.ended(tx, tx.Err())
+					return
+				}
+			}
+		}
+	}
 }
 
 // do sends r and returns its final response (as sipgo's Client.Do); ctx
@@ -67,7 +113,7 @@ func (s *Server) do(ctx context.Context, r *sip.Request) (*sip.Response, error) 
 	if !front {
 		return s.cli.Do(ctx, r, sipNoBuild)
 	}
-	tx, err := c.request(r, to)
+	tx, err := c.request(r, to, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -15,8 +15,8 @@ package signaling
 func growStack() {
 	var pad [6 << 10]byte
 	pad[0], pad[len(pad)-1] = 1, 1
-	sink(&pad)
+	keepPad(&pad)
 }
 
 //go:noinline
-func sink(*[6 << 10]byte) {}
+func keepPad(*[6 << 10]byte) {}

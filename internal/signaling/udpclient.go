@@ -159,7 +159,12 @@ func serialize(m *sip.Request, size int) []byte {
 // request starts a client transaction for r, which carries its Via (our
 // branch) and goes to to; it is in the table before the first write, as
 // the response may come back before the write returns.
-func (c *udpClients) request(r *sip.Request, to netip.AddrPort) (*udpClientTx, error) {
+//
+// With a sink, the responses (and the end, when no final response came)
+// are handed to it in order on the goroutine that received them — a front
+// reader, or the timer — instead of going through the Responses channel to
+// a goroutine of the TU's: no hand-off between goroutines per response.
+func (c *udpClients) request(r *sip.Request, to netip.AddrPort, sink responseSink) (*udpClientTx, error) {
 	via := r.Via()
 	if via == nil || r.CSeq() == nil {
 		return nil, errors.New("udp client transaction: request without Via or CSeq")
@@ -170,8 +175,10 @@ func (c *udpClients) request(r *sip.Request, to netip.AddrPort) (*udpClientTx, e
 	}
 	raw := serialize(r, 1024)
 	tx := &udpClientTx{c: c, key: txKey(branch, r.CSeq().MethodName), req: r, to: to,
-		invite: r.IsInvite(), tm: c.timers, raw: raw,
-		responses: make(chan *sip.Response, txResponses), done: make(chan struct{})}
+		invite: r.IsInvite(), tm: c.timers, raw: raw, sink: sink, done: make(chan struct{})}
+	if sink == nil {
+		tx.responses = make(chan *sip.Response, txResponses)
+	}
 	if !c.put(tx) {
 		return nil, fmt.Errorf("udp client transaction %s already exists", tx.key)
 	}
@@ -181,6 +188,9 @@ func (c *udpClients) request(r *sip.Request, to netip.AddrPort) (*udpClientTx, e
 	tx.armLocked(tx.interval)
 	tx.mu.Unlock()
 	if err := c.write(raw, to); err != nil {
+		tx.mu.Lock()
+		tx.sink = nil // the caller hears of it from the error, not from the sink too
+		tx.mu.Unlock()
 		tx.terminate(fmt.Errorf("write %s to %s: %w: %w", r.Method, to, err, sip.ErrTransactionTransport))
 		return nil, tx.Err()
 	}
@@ -240,20 +250,24 @@ type udpClientTx struct {
 	to        netip.AddrPort
 	invite    bool
 	tm        clientTimers
-	responses chan *sip.Response
+	responses chan *sip.Response // nil with a sink
+	sink      responseSink
 	done      chan struct{}
 
-	mu        sync.Mutex
-	state     txState
-	raw       []byte // the request, while it may be retransmitted
-	ack       []byte // INVITE: the ACK of the non-2xx final, for its retransmissions
-	interval  time.Duration
-	deadline  time.Time
-	timer     *time.Timer
-	fireAt    time.Time // when the timer is due: an earlier callback is stale
-	err       error
-	onRetrans sip.FnTxResponse
-	onTerm    sip.FnTxTerminate
+	mu         sync.Mutex
+	pending    []txEvent // for the sink, in the order the state machine saw them
+	delivering bool      // a goroutine is handing pending to the sink
+	finished   bool      // the final response was passed up (the sink hears of no end after it)
+	state      txState
+	raw        []byte // the request, while it may be retransmitted
+	ack        []byte // INVITE: the ACK of the non-2xx final, for its retransmissions
+	interval   time.Duration
+	deadline   time.Time
+	timer      *time.Timer
+	fireAt     time.Time // when the timer is due: an earlier callback is stale
+	err        error
+	onRetrans  sip.FnTxResponse
+	onTerm     sip.FnTxTerminate
 }
 
 var _ sip.ClientTransaction = (*udpClientTx)(nil)
@@ -351,6 +365,10 @@ func (t *udpClientTx) answerLocked(res *sip.Response) {
 				t.stopLocked() // Timer A and B end with the first 1xx
 			}
 		}
+		if t.sink != nil {
+			t.deliverUnlock(txEvent{res: res})
+			return
+		}
 		if len(t.responses) < cap(t.responses)-1 {
 			t.responses <- res
 		}
@@ -358,6 +376,7 @@ func (t *udpClientTx) answerLocked(res *sip.Response) {
 		return
 	}
 	t.raw = nil
+	t.finished = true
 	var ack []byte
 	switch {
 	case t.invite && res.IsSuccess():
@@ -372,11 +391,66 @@ func (t *udpClientTx) answerLocked(res *sip.Response) {
 		t.state = txCompleted
 		t.armLocked(t.tm.T4) // Timer K
 	}
-	t.responses <- res // the place kept for it: never blocks
-	t.mu.Unlock()
-	if ack != nil {
-		t.writeAck(ack)
+	if t.sink == nil {
+		t.responses <- res // the place kept for it: never blocks
+		t.mu.Unlock()
+		if ack != nil {
+			t.writeAck(ack)
+		}
+		return
 	}
+	if ack != nil {
+		// The ACK goes before the sink hears of the response: what it sends
+		// next (an INVITE again after a 422) must follow the ACK. Nothing
+		// else reaches the sink meanwhile: the transaction is Completed and
+		// finished.
+		t.mu.Unlock()
+		t.writeAck(ack)
+		t.mu.Lock()
+	}
+	t.deliverUnlock(txEvent{res: res})
+}
+
+// txEvent is what a sink is told: a response, or the end (res nil).
+type txEvent struct {
+	res *sip.Response
+	err error
+}
+
+// responseSink takes a client transaction's responses, in order, on the
+// goroutine that received them, and its end. It must not block: it runs
+// on the front's readers.
+type responseSink interface {
+	response(tx sip.ClientTransaction, res *sip.Response)
+	ended(tx sip.ClientTransaction, err error)
+}
+
+// deliverUnlock queues ev for the sink and unlocks t.mu; unless another
+// goroutine is delivering already (it takes ev too), it hands the queue to
+// the sink, outside the lock (the sink may call back into t), in the order
+// the events were queued.
+func (t *udpClientTx) deliverUnlock(ev txEvent) {
+	t.pending = append(t.pending, ev)
+	if t.delivering {
+		t.mu.Unlock()
+		return
+	}
+	t.delivering = true
+	for len(t.pending) > 0 {
+		ev := t.pending[0]
+		t.pending[0] = txEvent{}
+		t.pending = t.pending[1:]
+		t.mu.Unlock()
+		if ev.res != nil {
+			t.sink.response(t, ev.res)
+		} else {
+			t.sink.ended(t, ev.err)
+		}
+		t.mu.Lock()
+	}
+	t.pending = nil
+	t.delivering = false
+	t.mu.Unlock()
 }
 
 func (t *udpClientTx) writeAck(ack []byte) {
@@ -428,13 +502,22 @@ func (t *udpClientTx) terminate(err error) {
 	if f != nil {
 		f(t.key, err)
 	}
+	if t.sink != nil {
+		t.mu.Lock()
+		if t.finished {
+			t.mu.Unlock()
+			return
+		}
+		t.deliverUnlock(txEvent{err: err})
+	}
 }
 
 // Terminate ends the transaction (the TU gives up: a cancelled INVITE
 // without a final response, or a caller no longer waiting).
 func (t *udpClientTx) Terminate() { t.terminate(sip.ErrTransactionCanceled) }
 
-// Responses passes the responses up: every 1xx, then the final one.
+// Responses passes the responses up: every 1xx, then the final one (nil
+// with a sink: they go to it).
 func (t *udpClientTx) Responses() <-chan *sip.Response { return t.responses }
 
 // Done is closed when the transaction ends.

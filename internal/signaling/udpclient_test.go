@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"net"
+	"slices"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -430,5 +432,100 @@ func TestUDPClientPassesOtherResponsesToSipgo(t *testing.T) {
 	peerRespond(t, peer, s, req, 200, "")
 	if res := nextResponse(t, tx); res.StatusCode != 200 {
 		t.Fatalf("sipgo got %d, want 200", res.StatusCode)
+	}
+}
+
+// sinkRecorder is a responseSink that records what it is told, and may act
+// on the transaction from inside a call (as outbound does).
+type sinkRecorder struct {
+	mu     sync.Mutex
+	events []string
+	nested bool // a call began while another was running
+	busy   bool
+	onResp func(tx sip.ClientTransaction, res *sip.Response)
+}
+
+func (r *sinkRecorder) note(ev string, f func()) {
+	r.mu.Lock()
+	r.nested = r.nested || r.busy
+	r.busy = true
+	r.events = append(r.events, ev)
+	r.mu.Unlock()
+	if f != nil {
+		f()
+	}
+	r.mu.Lock()
+	r.busy = false
+	r.mu.Unlock()
+}
+
+func (r *sinkRecorder) response(tx sip.ClientTransaction, res *sip.Response) {
+	r.note(strconv.Itoa(res.StatusCode), func() {
+		if r.onResp != nil {
+			r.onResp(tx, res)
+		}
+	})
+}
+
+func (r *sinkRecorder) ended(_ sip.ClientTransaction, err error) {
+	r.note("ended", nil)
+}
+
+func (r *sinkRecorder) got() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.events)
+}
+
+// A sink gets the responses in order, one call at a time even when the TU
+// ends the transaction from inside one (the end comes after it returns),
+// and no end after a final response.
+func TestUDPClientSinkInOrder(t *testing.T) {
+	s, peer := clientServer(t)
+	rec := &sinkRecorder{}
+	rec.onResp = func(tx sip.ClientTransaction, res *sip.Response) {
+		if res.StatusCode == 183 {
+			tx.Terminate() // the TU gives up while the 183 is handled
+		}
+	}
+	tx, err := s.transactionTo(newInvite(s, peer), rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ourTx(t, tx)
+	inv, _ := peerRequest(t, peer, time.Second)
+	// One at a time: the front's readers may take datagrams that arrive
+	// together in either order.
+	for i, code := range []int{180, 183, 200} { // the 200 after the end: not passed up
+		peerRespond(t, peer, s, inv, code, "callee")
+		deadline := time.Now().Add(5 * time.Second)
+		for len(rec.got()) < min(i+1, 3) && time.Now().Before(deadline) {
+			time.Sleep(testT1 / 5)
+		}
+	}
+	time.Sleep(4 * testT1)
+	if got := rec.got(); !slices.Equal(got, []string{"180", "183", "ended"}) {
+		t.Fatalf("sink told %v, want [180 183 ended]", got)
+	}
+	if rec.nested {
+		t.Fatal("the sink was called while another call was running")
+	}
+
+	// An answered INVITE: its end (Timer M) is not reported.
+	rec2 := &sinkRecorder{}
+	tx2, err := s.transactionTo(newInvite(s, peer), rec2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv2, _ := peerRequest(t, peer, time.Second)
+	peerRespond(t, peer, s, inv2, 200, "callee")
+	select {
+	case <-tx2.Done(): // Timer M: 64·T1
+	case <-time.After(10 * time.Second):
+		t.Fatal("the answered INVITE's transaction did not end")
+	}
+	time.Sleep(testT1)
+	if got := rec2.got(); !slices.Equal(got, []string{"200"}) {
+		t.Fatalf("sink told %v, want [200]", got)
 	}
 }

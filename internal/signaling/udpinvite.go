@@ -55,8 +55,9 @@ type inviteTx struct {
 	expires  time.Time
 	timerG   *time.Timer
 	interval time.Duration
-	kept     bool         // a call holds it: it outlives its handler (keep)
-	cancel   *sip.Request // the CANCEL, once one came
+	t2       time.Duration // Timer G's cap
+	kept     bool          // a call holds it: it outlives its handler (keep)
+	cancel   *sip.Request  // the CANCEL, once one came
 	onCancel []sip.FnTxCancel
 	onTerm   []sip.FnTxTerminate
 	done     chan struct{}
@@ -304,7 +305,7 @@ func (tx *inviteTx) Respond(res *sip.Response) error {
 	default:
 		tx.state, tx.last = inviteCompleted, b
 		tx.expires = time.Now().Add(64 * sip.T1) // Timer H
-		tx.interval = sip.T1
+		tx.interval, tx.t2 = sip.T1, sip.T2      // read once: the timer's callbacks never read the globals
 		tx.timerG = time.AfterFunc(sip.T1, tx.fireG)
 	}
 	tx.mu.Unlock()
@@ -341,8 +342,8 @@ func (tx *inviteTx) fireG() {
 		return
 	}
 	b := tx.last
-	if tx.interval *= 2; tx.interval > sip.T2 {
-		tx.interval = sip.T2
+	if tx.interval *= 2; tx.interval > tx.t2 {
+		tx.interval = tx.t2
 	}
 	tx.timerG.Reset(tx.interval)
 	tx.mu.Unlock()
