@@ -79,6 +79,8 @@ type Server struct {
 	tls      *tlsState
 	tlsPort  int
 	serveErr chan error
+
+	frontAfterRecv func() // tests: the UDP front's afterRecv, set before Start
 }
 
 var _ callctl.Dialer = (*Server)(nil)

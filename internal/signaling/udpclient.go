@@ -27,7 +27,7 @@ import (
 // one struct, the request's bytes serialized once, and one timer re-armed
 // from its own callback (issue #8).
 type udpClients struct {
-	conn   *net.UDPConn
+	sock   *frontSock // the front's socket (raw sendto on Linux, frontsock_*.go)
 	log    *slog.Logger
 	timers clientTimers // copied into each transaction at its start (tests shorten them)
 	shard  [shards]struct {
@@ -42,8 +42,8 @@ type clientTimers struct {
 	D          time.Duration // Timer D: how long an INVITE absorbs retransmitted non-2xx finals
 }
 
-func newUDPClients(conn *net.UDPConn, log *slog.Logger) *udpClients {
-	c := &udpClients{conn: conn, log: log, timers: clientTimers{T1: sip.T1, T2: sip.T2, T4: sip.T4, D: sip.Timer_D}}
+func newUDPClients(sock *frontSock, log *slog.Logger) *udpClients {
+	c := &udpClients{sock: sock, log: log, timers: clientTimers{T1: sip.T1, T2: sip.T2, T4: sip.T4, D: sip.Timer_D}}
 	for i := range c.shard {
 		c.shard[i].m = make(map[string]*udpClientTx)
 	}
@@ -118,8 +118,7 @@ func (c *udpClients) close() {
 
 // write sends one datagram from the SIP socket.
 func (c *udpClients) write(b []byte, to netip.AddrPort) error {
-	_, err := c.conn.WriteToUDPAddrPort(b, to)
-	return err
+	return c.sock.send(b, to)
 }
 
 // udpDestination is where a request routed over UDP goes, when its

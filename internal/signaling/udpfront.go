@@ -52,6 +52,10 @@ type udpFront struct {
 	routes   map[string]frontRoute
 	clients  *udpClients // our client transactions (udpclient.go)
 	readers  sync.WaitGroup
+	sock     *frontSock // the readers' and the answers' system calls (frontsock_*.go)
+	// afterRecv, when set (tests: Server.frontAfterRecv), runs on the
+	// reader after each datagram read, before it is handled.
+	afterRecv func()
 }
 
 // datagram is a message for sipgo, copied out of a reader's buffer.
@@ -74,9 +78,10 @@ const (
 )
 
 func newUDPFront(s *Server, conn *net.UDPConn) *udpFront {
-	f := &udpFront{UDPConn: conn, s: s, stateful: make(chan datagram, 1024), closed: make(chan struct{}),
+	sock := newFrontSock(conn)
+	f := &udpFront{UDPConn: conn, s: s, sock: sock, stateful: make(chan datagram, 1024), closed: make(chan struct{}),
 		answered: make(chan struct{}), replay: newReplayCache(replayBudget), invites: newInviteTable(),
-		clients: newUDPClients(conn, s.log),
+		clients: newUDPClients(sock, s.log), afterRecv: s.frontAfterRecv,
 		routes: map[string]frontRoute{
 			string(sip.REGISTER): {h: s.recoverer(s.handleRegister)},
 			string(sip.OPTIONS):  {h: s.recoverer(s.handleOptions)},
@@ -131,12 +136,15 @@ func (f *udpFront) rotate() {
 	}
 }
 
+// read is one reader. All of them wait for the socket in the netpoller
+// (frontsock_*.go); a reader holding a datagram makes no call at the
+// socket's read side before it has handled it (see frontSock.recv).
 func (f *udpFront) read() {
 	defer f.readers.Done()
 	buf := make([]byte, 1<<16)
 	parser := sip.NewParser()
 	for {
-		n, from, err := f.UDPConn.ReadFromUDPAddrPort(buf)
+		n, from, err := f.sock.recv(buf)
 		if err != nil {
 			select {
 			case <-f.closed:
@@ -149,6 +157,9 @@ func (f *udpFront) read() {
 			f.s.log.Warn("sip udp read", "err", err)
 			time.Sleep(time.Millisecond) // never spin on a failing socket
 			continue
+		}
+		if f.afterRecv != nil {
+			f.afterRecv()
 		}
 		data := buf[:n]
 		if len(bytes.Trim(data, "\r\n\x00")) == 0 {
@@ -266,7 +277,7 @@ func (f *udpFront) serve(h sipgo.RequestHandler, req *sip.Request, tx *udpTx) {
 }
 
 func (f *udpFront) write(b []byte, to netip.AddrPort) {
-	if _, err := f.UDPConn.WriteToUDPAddrPort(b, to); err != nil {
+	if err := f.sock.send(b, to); err != nil {
 		f.s.log.Debug("sip udp write", "to", to.String(), "err", err)
 	}
 }
@@ -293,7 +304,7 @@ func (t *udpTx) Respond(res *sip.Response) error {
 	b := buf.Bytes()
 	if res.StatusCode >= 200 {
 		t.final = true
-		t.f.replay.finish(t.key, bytes.Clone(b)) // the cache keeps its own copy
+		t.f.replay.finish(t.key, b) // the cache copies it
 	}
 	t.f.write(b, t.to)
 	return nil

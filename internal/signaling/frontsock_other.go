@@ -1,0 +1,23 @@
+//go:build !linux
+
+package signaling
+
+import (
+	"net"
+	"net/netip"
+)
+
+// frontSock is the UDP front's access to its socket where raw system calls
+// are not used (see frontsock_linux.go): net.UDPConn's own methods.
+type frontSock struct{ udp *net.UDPConn }
+
+func newFrontSock(c *net.UDPConn) *frontSock { return &frontSock{udp: c} }
+
+func (s *frontSock) recv(b []byte) (int, netip.AddrPort, error) {
+	return s.udp.ReadFromUDPAddrPort(b)
+}
+
+func (s *frontSock) send(b []byte, to netip.AddrPort) error {
+	_, err := s.udp.WriteToUDPAddrPort(b, to)
+	return err
+}
