@@ -4,13 +4,15 @@ import (
 	"context"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
 )
 
-// call is one call in progress. All its fields are touched only from its
-// loop goroutine; every event is posted to the loop as a closure.
+// call is one call in progress. Every event is posted to it as a closure,
+// and the closures run one at a time, in the order posted (post): all its
+// fields below run are touched only by them.
 type call struct {
 	e      *Engine
 	ctx    context.Context
@@ -23,8 +25,12 @@ type call struct {
 	media  MediaSession
 	cdr    pbx.CDR
 
-	ev   chan func()
-	done chan struct{}
+	run     sync.Mutex // guards queue, running and closed
+	queue   []func()   // posted, not run yet
+	running bool       // a goroutine is running the queue
+	closed  bool       // the call is over: what is posted now is dropped
+	done    chan struct{}
+	stopCtx func() bool // ends the watch on ctx (context.AfterFunc)
 
 	forks    forkSet  // legs not answered, failed nor cancelled yet
 	forkBuf  [2]*fork // forks' first array: most calls have one or two legs
@@ -53,30 +59,62 @@ type fork struct {
 	sessionDone bool // its gateway session was uncounted
 }
 
+// post runs f after the closures posted before it. When the call is idle
+// it runs at once on the caller's goroutine — a front reader handing a
+// leg's response, a timer, the INVITE's handler — with no hand-off to a
+// goroutine of the call's; while another goroutine runs the call's
+// closures, f is queued and that goroutine runs it too. Closures must not
+// block (legs are dialled with Dialer.Dial, which does not wait for the
+// network; BYEs and re-INVITEs go on goroutines of their own). Once the
+// call has ended, f is dropped.
 func (c *call) post(f func()) {
-	select {
-	case c.ev <- f:
-	case <-c.done:
+	c.run.Lock()
+	if c.closed {
+		c.run.Unlock()
+		return
 	}
-}
-
-func (c *call) loop(ctx context.Context) {
-	defer c.e.wg.Done()
-	growStack()
-	for {
-		select {
-		case f := <-c.ev:
-			f()
-			if c.ended {
-				close(c.done)
-				return
-			}
-		case <-ctx.Done():
-			c.hangupAll()
-			close(c.done)
-			return
+	c.queue = append(c.queue, f)
+	if c.running {
+		c.run.Unlock()
+		return
+	}
+	c.running = true
+	for len(c.queue) > 0 {
+		f := c.queue[0]
+		c.queue[0] = nil
+		c.queue = c.queue[1:]
+		c.run.Unlock()
+		f()
+		c.run.Lock()
+		if c.ended && !c.closed {
+			c.closeLocked()
 		}
 	}
+	c.queue = nil
+	c.running = false
+	c.run.Unlock()
+}
+
+// closeLocked marks the call over (c.run held): done closes, the rest of
+// the queue is dropped, the engine stops waiting for it.
+func (c *call) closeLocked() {
+	c.closed = true
+	c.queue = c.queue[:0]
+	close(c.done)
+	if c.stopCtx != nil {
+		c.stopCtx()
+	}
+	c.e.wg.Done()
+}
+
+// watch hangs the call up when ctx ends (as Shutdown does).
+func (c *call) watch(ctx context.Context) {
+	c.stopCtx = context.AfterFunc(ctx, func() {
+		c.post(func() {
+			c.hangupAll()
+			c.ended = true // over even if it had not ended: nothing more runs
+		})
+	})
 }
 
 func (c *call) start(ctx context.Context, devices []pbx.Binding, offer []byte) {
@@ -245,18 +283,19 @@ const byeWaitMax = 2 * time.Second
 // (test/robust TestCrash).
 func (c *call) ByeWait() {
 	handled := make(chan struct{})
+	c.post(func() { defer close(handled); c.bye() })
+	select {
+	case <-handled: // run here, the call idle: the usual case
+		return
+	case <-c.done:
+		return
+	default:
+	}
 	t := time.NewTimer(byeWaitMax)
 	defer t.Stop()
 	select {
-	case c.ev <- func() { defer close(handled); c.bye() }:
-	case <-c.done:
-		return
-	case <-t.C:
-		return
-	}
-	select {
 	case <-handled:
-	case <-c.done: // the loop ended before running it
+	case <-c.done: // the call ended before running it
 	case <-t.C:
 	}
 }

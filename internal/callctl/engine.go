@@ -214,14 +214,13 @@ func (e *Engine) Invite(ctx context.Context, req InviteRequest, in Inbound) Inbo
 		return fail(488, "Not Acceptable Here", pbx.ResultRejected)
 	}
 	c := &call{pstnUser: counted, e: e, ctx: ctx, log: log, in: in, media: ms, cdr: cdr, req: req, callee: callee, from: from,
-		maxDuration: route.MaxDuration,
-		ev:          make(chan func(), 32), done: make(chan struct{})}
+		maxDuration: route.MaxDuration, done: make(chan struct{})}
 	c.forks = c.forkBuf[:0]
 	c.grant = route.Grant // meter.go
 	e.calls.Store(req.CallID, c)
 	e.active.Add(1)
 	e.wg.Add(1)
-	go c.loop(ctx)
+	c.watch(ctx)
 	if callee == nil {
 		c.huntBuf = hunt{targets: route.Gateways, offer: offer}
 		c.hunt = &c.huntBuf

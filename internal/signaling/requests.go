@@ -59,21 +59,36 @@ func (s *Server) transaction(r *sip.Request) (sip.ClientTransaction, error) {
 }
 
 // transactionTo is transaction with the responses handed to sink, in order,
-// until the final one, or the end when none came. Over the front they are
-// handed on the reader that received them; sipgo's transactions get a
-// goroutine that reads them.
+// until the final one, or the end when none came. It never waits on the
+// network. Over the front the responses are handed on the reader that
+// received them. A request sipgo sends (TCP, TLS, a host name) goes on a
+// goroutine of its own, as creating the transaction may wait for a
+// connection or a DNS answer; the goroutine then reads the responses, and
+// a failure to send reaches sink as the end.
 func (s *Server) transactionTo(r *sip.Request, sink responseSink) (sip.ClientTransaction, error) {
 	c, to, front := s.overFront(r)
 	s.prepare(r, front)
 	if front {
 		return c.request(r, to, sink)
 	}
-	tx, err := s.cli.TransactionRequest(context.Background(), r, sipNoBuild)
-	if err != nil {
-		return nil, err
-	}
-	go pump(tx, sink)
-	return tx, nil
+	l := newLaterTx()
+	go func() {
+		tx, err := s.cli.TransactionRequest(context.Background(), r, sipNoBuild)
+		if err != nil {
+			s.log.Warn("send request", "method", string(r.Method), "to", r.Destination(),
+				"transport", r.Transport(), "err", err)
+			l.fail(err)
+			sink.ended(l, err)
+			return
+		}
+		if !l.set(tx) { // given up meanwhile: the leg is over
+			tx.Terminate()
+			sink.ended(l, sip.ErrTransactionCanceled)
+			return
+		}
+		pump(tx, sink)
+	}()
+	return l, nil
 }
 
 // pump hands sipgo's transaction's responses to sink up to the final one,
