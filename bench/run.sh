@@ -25,7 +25,7 @@ if [[ $QUICK == 1 ]]; then
 	: "${RELAY_CALLS:=50}" "${RELAY_SECS:=5}"
 else
 	: "${REG_RATES:=1000 2000 4000 8000 16000 32000}" "${REG_STEP_SECS:=5}"
-	: "${CALL_RATES:=250 500 1000 2000 4000 8000 16000}" "${CALL_STEP_SECS:=5}"
+	: "${CALL_RATES:=250 500 1000 2000 3000 4000 5000 6000 8000 16000}" "${CALL_STEP_SECS:=5}"
 	: "${REFINE:=1}"          # bisection steps between the last pass and the first failure
 	: "${RSS_CALLS:=1000}" "${RSS_HOLD_MS:=8000}"
 	: "${RELAY_CALLS:=200}" "${RELAY_SECS:=15}"
