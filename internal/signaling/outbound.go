@@ -176,14 +176,7 @@ func (o *outbound) response(k inviteSink, tx sip.ClientTransaction, res *sip.Res
 	if res.StatusCode == 422 && o.retry422(res) {
 		return
 	}
-	o.mu.Lock()
-	quiet := o.silenced
-	o.silenced = true
-	o.mu.Unlock()
-	if !quiet {
-		o.ev.Failed(res.StatusCode, res.Reason)
-	}
-	o.s.dialogs.del(o.callID, o)
+	o.fail(res.StatusCode, res.Reason)
 }
 
 // ended handles the end of the leg's INVITE transaction without a final
@@ -195,15 +188,23 @@ func (o *outbound) ended(k inviteSink, err error) {
 		return
 	}
 	o.final = true
+	o.mu.Unlock()
+	if err != nil && !errors.Is(err, sip.ErrTransactionTimeout) {
+		o.fail(503, "Service Unavailable")
+		return
+	}
+	o.fail(408, "Request Timeout")
+}
+
+// fail ends the leg unanswered: the call hears of it unless the leg was
+// silenced (cancelled, released), and the leg leaves the dialog table.
+func (o *outbound) fail(code int, reason string) {
+	o.mu.Lock()
 	quiet := o.silenced
 	o.silenced = true
 	o.mu.Unlock()
 	if !quiet {
-		code, why := 408, "Request Timeout"
-		if err != nil && !errors.Is(err, sip.ErrTransactionTimeout) {
-			code, why = 503, "Service Unavailable"
-		}
-		o.ev.Failed(code, why)
+		o.ev.Failed(code, reason)
 	}
 	o.s.dialogs.del(o.callID, o)
 }
