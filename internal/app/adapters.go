@@ -71,6 +71,14 @@ func (n *node) registerGauges() {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "switchboard_sip_dialogs",
 			Help: "SIP dialogs (call legs) in progress."},
 			func() float64 { return float64(n.sip.Dialogs()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "switchboard_sip_overloaded",
+			Help: "1 while the SIP UDP front refuses new calls with 503 (its socket's receive buffer more than half full)."},
+			func() float64 {
+				if n.sip.Overloaded() {
+					return 1
+				}
+				return 0
+			}),
 	)
 }
 

@@ -153,9 +153,10 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) 
 		Health:    n.live.health,
 		Hybrid:    n.hybrid,
 		Nonces:    nonces(secret, cfg),
-		Hooks: signaling.Hooks{Register: func(o string) {
-			n.metrics.RegisterTotal.WithLabelValues(o).Inc()
-		}},
+		Hooks: signaling.Hooks{
+			Register: func(o string) { n.metrics.RegisterTotal.WithLabelValues(o).Inc() },
+			Shed:     n.metrics.Shed.Inc,
+		},
 		Log: log,
 	})
 	if err != nil {

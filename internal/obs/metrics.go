@@ -32,6 +32,7 @@ type Metrics struct {
 	CallsTotal    *prometheus.CounterVec // switchboard_calls_total{result}, result = pbx.CallResult
 	RegisterTotal *prometheus.CounterVec // switchboard_register_requests_total{outcome}, Outcome*
 	MediaPackets  *prometheus.CounterVec // switchboard_media_packets_total{direction}, Dir*
+	Shed          prometheus.Counter     // switchboard_sip_overload_refused_total: new calls refused with 503 (overloaded)
 	Registry      *prometheus.Registry
 }
 
@@ -52,6 +53,9 @@ func NewMetrics(registrations func() float64) *Metrics {
 			Name: "switchboard_register_requests_total", Help: "REGISTER requests by outcome."}, []string{"outcome"}),
 		MediaPackets: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "switchboard_media_packets_total", Help: "RTP packets relayed by direction."}, []string{"direction"}),
+		Shed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "switchboard_sip_overload_refused_total",
+			Help: "New calls refused with 503 because the SIP UDP front was overloaded (falling behind its socket)."}),
 		Registry: prometheus.NewRegistry(),
 	}
 	for _, r := range []pbx.CallResult{
@@ -71,7 +75,7 @@ func NewMetrics(registrations func() float64) *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "switchboard_registrations", Help: "Current registered contacts (bindings)."}, registrations),
-		m.ActiveCalls, m.CallsTotal, m.RegisterTotal, m.MediaPackets,
+		m.ActiveCalls, m.CallsTotal, m.RegisterTotal, m.MediaPackets, m.Shed,
 	)
 	return m
 }

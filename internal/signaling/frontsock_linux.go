@@ -55,10 +55,16 @@ func newFrontSock(c *net.UDPConn) *frontSock {
 // the netpoller holds it until the next datagram comes, so whoever waits
 // for it waits for that datagram too — the answer lost by the session-4
 // series (a queue check after the read; ADR 0006).
-func (s *frontSock) recv(b []byte) (n int, from netip.AddrPort, err error) {
+//
+// With probe, fill is also how full the socket's receive buffer is, in
+// thousandths (SO_MEMINFO: queued bytes against the buffer's size, both as
+// the kernel counts them), asked in the same turn as the datagram, holding
+// the read lock already; -1 when not asked or not known.
+func (s *frontSock) recv(b []byte, probe bool) (n int, from netip.AddrPort, fill int, err error) {
 	var errno syscall.Errno
+	fill = -1
 	if s.rc == nil {
-		return 0, netip.AddrPort{}, net.ErrClosed
+		return 0, netip.AddrPort{}, fill, net.ErrClosed
 	}
 	err = s.rc.Read(func(fd uintptr) bool {
 		for {
@@ -75,17 +81,33 @@ func (s *frontSock) recv(b []byte) (n int, from netip.AddrPort, err error) {
 			n, errno = int(r), e
 			if e == 0 {
 				from = rawAddrPort(&sa)
+				if probe {
+					fill = bufferFill(fd)
+				}
 			}
 			return true
 		}
 	})
 	switch {
 	case err != nil:
-		return 0, netip.AddrPort{}, err
+		return 0, netip.AddrPort{}, -1, err
 	case errno != 0:
-		return 0, netip.AddrPort{}, &net.OpError{Op: "read", Net: "udp", Source: s.udp.LocalAddr(), Err: errno}
+		return 0, netip.AddrPort{}, -1, &net.OpError{Op: "read", Net: "udp", Source: s.udp.LocalAddr(), Err: errno}
 	}
-	return n, from, nil
+	return n, from, fill, nil
+}
+
+// bufferFill is how full fd's receive buffer is, in thousandths; -1 when
+// the kernel does not say (SO_MEMINFO, Linux 3.9).
+func bufferFill(fd uintptr) int {
+	var mem [unix.SK_MEMINFO_VARS]uint32
+	size := uint32(unsafe.Sizeof(mem))
+	_, _, e := syscall.RawSyscall6(unix.SYS_GETSOCKOPT, fd, unix.SOL_SOCKET, unix.SO_MEMINFO,
+		uintptr(unsafe.Pointer(&mem[0])), uintptr(unsafe.Pointer(&size)), 0)
+	if e != 0 || mem[unix.SK_MEMINFO_RCVBUF] == 0 {
+		return -1
+	}
+	return int(uint64(mem[unix.SK_MEMINFO_RMEM_ALLOC]) * 1000 / uint64(mem[unix.SK_MEMINFO_RCVBUF]))
 }
 
 // send writes b to to; when the send buffer is full it waits in the

@@ -13,8 +13,10 @@ type frontSock struct{ udp *net.UDPConn }
 
 func newFrontSock(c *net.UDPConn) *frontSock { return &frontSock{udp: c} }
 
-func (s *frontSock) recv(b []byte) (int, netip.AddrPort, error) {
-	return s.udp.ReadFromUDPAddrPort(b)
+// recv reads one datagram; how full the buffer is stays unknown (-1).
+func (s *frontSock) recv(b []byte, _ bool) (int, netip.AddrPort, int, error) {
+	n, from, err := s.udp.ReadFromUDPAddrPort(b)
+	return n, from, -1, err
 }
 
 func (s *frontSock) send(b []byte, to netip.AddrPort) error {

@@ -222,19 +222,19 @@ func (o *outbound) answered(tx sip.ClientTransaction, res *sip.Response) {
 	quiet := o.silenced
 	seq := o.invite.CSeq().SeqNo
 	o.mu.Unlock()
-	ack := o.newRequest(sip.ACK, seq)
-	send := func(r *sip.Request) {
-		if err := o.s.sendAck(r); err != nil {
-			o.s.log.Debug("ack", "err", err)
-		}
+	// A retransmitted 2xx (rare) gets the same ACK again. The transaction
+	// keeps the closure for Timer M (32 s): it holds neither o nor the
+	// ACK's headers, only what sendAck kept to send it again.
+	log := o.s.log
+	again, err := o.s.sendAck(o.newRequest(sip.ACK, seq))
+	if err != nil {
+		log.Debug("ack", "err", err)
 	}
-	// The first ACK goes as built; a retransmitted 2xx (rare) gets a copy,
-	// as retransmissions may be answered concurrently. Once sent, ack is
-	// only read.
-	send(ack)
 	tx.OnRetransmission(func(r *sip.Response) {
 		if r.IsSuccess() {
-			send(ack.Clone())
+			if err := again(); err != nil {
+				log.Debug("ack", "err", err)
+			}
 		}
 	})
 	if quiet { // cancelled or released while the 2xx was on its way
@@ -511,14 +511,14 @@ func (s *Server) reInviteResponse(r *sip.Request, sdp []byte) (*sip.Response, er
 		ack.AppendHeader(&mf)
 		s.route(ack, r.Transport(), r.Destination())
 		ack.Laddr = r.Laddr
-		if err := s.sendAck(ack); err != nil {
+		again, err := s.sendAck(ack)
+		if err != nil {
 			s.log.Debug("ack re-invite", "err", err)
 		}
-		// A retransmitted 2xx (our ACK was lost) is ACKed again, with a copy:
-		// retransmissions may be handled concurrently.
-		tx.OnRetransmission(func(again *sip.Response) {
-			if again.IsSuccess() {
-				_ = s.sendAck(ack.Clone())
+		// A retransmitted 2xx (our ACK was lost) is ACKed again.
+		tx.OnRetransmission(func(r *sip.Response) {
+			if r.IsSuccess() {
+				_ = again()
 			}
 		})
 	}

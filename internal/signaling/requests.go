@@ -162,11 +162,17 @@ func finalResponse(ctx context.Context, tx sip.ClientTransaction) (*sip.Response
 }
 
 // sendAck writes an ACK of a 2xx (no transaction: RFC 3261 §13.2.2.4).
-func (s *Server) sendAck(r *sip.Request) error {
+//
+// again sends the same ACK once more, for a retransmitted 2xx: over the
+// front it keeps only the bytes, not r (a transaction keeps again for
+// Timer M, 32 s, where r would hold a few KiB of headers per call).
+func (s *Server) sendAck(r *sip.Request) (again func() error, err error) {
 	c, to, front := s.overFront(r)
 	s.prepare(r, front)
 	if !front {
-		return s.cli.WriteRequest(r, sipNoBuild)
+		return func() error { return s.cli.WriteRequest(r.Clone(), sipNoBuild) },
+			s.cli.WriteRequest(r, sipNoBuild)
 	}
-	return c.write(serialize(r, 512), to)
+	b := serialize(r, 512)
+	return func() error { return c.write(b, to) }, c.write(b, to)
 }

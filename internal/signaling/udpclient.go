@@ -173,7 +173,7 @@ func (c *udpClients) request(r *sip.Request, to netip.AddrPort, sink responseSin
 		return nil, errors.New("udp client transaction: Via without branch")
 	}
 	raw := serialize(r, 1024)
-	tx := &udpClientTx{c: c, key: txKey(branch, r.CSeq().MethodName), req: r, to: to,
+	tx := &udpClientTx{c: c, key: txKey(branch, r.CSeq().MethodName), method: r.Method, req: r, to: to,
 		invite: r.IsInvite(), tm: c.timers, raw: raw, sink: sink, done: make(chan struct{})}
 	if sink == nil {
 		tx.responses = make(chan *sip.Response, txResponses)
@@ -245,7 +245,8 @@ const (
 type udpClientTx struct {
 	c         *udpClients
 	key       string
-	req       *sip.Request
+	method    sip.RequestMethod
+	req       *sip.Request // until the final response (released then: see releaseLocked)
 	to        netip.AddrPort
 	invite    bool
 	tm        clientTimers
@@ -311,7 +312,7 @@ func (t *udpClientTx) fire() {
 		if t.invite {
 			timer = "B"
 		}
-		t.terminate(fmt.Errorf("%s %s: Timer %s fired: %w", t.req.Method, t.to, timer, sip.ErrTransactionTimeout))
+		t.terminate(fmt.Errorf("%s %s: Timer %s fired: %w", t.method, t.to, timer, sip.ErrTransactionTimeout))
 		return
 	}
 	raw := t.raw
@@ -326,7 +327,7 @@ func (t *udpClientTx) fire() {
 	t.armLocked(min(t.interval, t.deadline.Sub(now)))
 	t.mu.Unlock()
 	if err := t.c.write(raw, t.to); err != nil {
-		t.terminate(fmt.Errorf("retransmit %s to %s: %w: %w", t.req.Method, t.to, err, sip.ErrTransactionTransport))
+		t.terminate(fmt.Errorf("retransmit %s to %s: %w: %w", t.method, t.to, err, sip.ErrTransactionTransport))
 	}
 }
 
@@ -390,6 +391,7 @@ func (t *udpClientTx) answerLocked(res *sip.Response) {
 		t.state = txCompleted
 		t.armLocked(t.tm.T4) // Timer K
 	}
+	t.req = nil // what is left to do (re-ACK, absorb) needs only bytes
 	if t.sink == nil {
 		t.responses <- res // the place kept for it: never blocks
 		t.mu.Unlock()
@@ -436,19 +438,25 @@ func (t *udpClientTx) deliverUnlock(ev txEvent) {
 	}
 	t.delivering = true
 	for len(t.pending) > 0 {
-		ev := t.pending[0]
+		ev, sink := t.pending[0], t.sink
 		t.pending[0] = txEvent{}
 		t.pending = t.pending[1:]
 		t.mu.Unlock()
 		if ev.res != nil {
-			t.sink.response(t, ev.res)
+			sink.response(t, ev.res)
 		} else {
-			t.sink.ended(t, ev.err)
+			sink.ended(t, ev.err)
 		}
 		t.mu.Lock()
 	}
 	t.pending = nil
 	t.delivering = false
+	if t.finished {
+		// The sink has heard the final response and hears nothing after
+		// it: let go of the leg (and through it the call), so a
+		// transaction kept for Timer M or D holds no call for 32 s.
+		t.sink = nil
+	}
 	t.mu.Unlock()
 }
 
@@ -501,14 +509,12 @@ func (t *udpClientTx) terminate(err error) {
 	if f != nil {
 		f(t.key, err)
 	}
-	if t.sink != nil {
-		t.mu.Lock()
-		if t.finished {
-			t.mu.Unlock()
-			return
-		}
-		t.deliverUnlock(txEvent{err: err})
+	t.mu.Lock()
+	if t.sink == nil || t.finished {
+		t.mu.Unlock()
+		return
 	}
+	t.deliverUnlock(txEvent{err: err})
 }
 
 // Terminate ends the transaction (the TU gives up: a cancelled INVITE

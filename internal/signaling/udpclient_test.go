@@ -519,6 +519,20 @@ func TestUDPClientSinkInOrder(t *testing.T) {
 	}
 	inv2, _ := peerRequest(t, peer, time.Second)
 	peerRespond(t, peer, s, inv2, 200, "callee")
+	// Kept for Timer M, it holds neither the leg (the sink) nor the
+	// request: a call's objects are not kept 32 s after it ends.
+	u2 := ourTx(t, tx2)
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(testT1 / 5) {
+		if len(rec2.got()) > 0 {
+			break
+		}
+	}
+	u2.mu.Lock()
+	held := u2.sink != nil || u2.req != nil
+	u2.mu.Unlock()
+	if held {
+		t.Fatal("the answered INVITE's transaction still holds its sink or request")
+	}
 	select {
 	case <-tx2.Done(): // Timer M: 64·T1
 	case <-time.After(10 * time.Second):

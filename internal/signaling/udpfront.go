@@ -53,6 +53,7 @@ type udpFront struct {
 	clients  *udpClients // our client transactions (udpclient.go)
 	readers  sync.WaitGroup
 	sock     *frontSock // the readers' and the answers' system calls (frontsock_*.go)
+	load     overload   // new calls refused while the readers fall behind (overload.go)
 	// afterRecv, when set (tests: Server.frontAfterRecv), runs on the
 	// reader after each datagram read, before it is handled.
 	afterRecv func()
@@ -82,6 +83,7 @@ func newUDPFront(s *Server, conn *net.UDPConn) *udpFront {
 	f := &udpFront{UDPConn: conn, s: s, sock: sock, stateful: make(chan datagram, 1024), closed: make(chan struct{}),
 		answered: make(chan struct{}), replay: newReplayCache(replayBudget), invites: newInviteTable(),
 		clients: newUDPClients(sock, s.log), afterRecv: s.frontAfterRecv,
+		load: overload{log: s.log, onShed: s.deps.Hooks.Shed},
 		routes: map[string]frontRoute{
 			string(sip.REGISTER): {h: s.recoverer(s.handleRegister)},
 			string(sip.OPTIONS):  {h: s.recoverer(s.handleOptions)},
@@ -143,8 +145,8 @@ func (f *udpFront) read() {
 	defer f.readers.Done()
 	buf := make([]byte, 1<<16)
 	parser := sip.NewParser()
-	for {
-		n, from, err := f.sock.recv(buf)
+	for i := uint(1); ; i++ {
+		n, from, fill, err := f.sock.recv(buf, f.load.probe(i))
 		if err != nil {
 			select {
 			case <-f.closed:
@@ -158,6 +160,7 @@ func (f *udpFront) read() {
 			time.Sleep(time.Millisecond) // never spin on a failing socket
 			continue
 		}
+		f.load.observe(fill)
 		if f.afterRecv != nil {
 			f.afterRecv()
 		}

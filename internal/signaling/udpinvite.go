@@ -46,9 +46,9 @@ type inviteTx struct {
 	f   *udpFront
 	key string
 	to  netip.AddrPort
-	req *sip.Request
 
 	mu       sync.Mutex
+	req      *sip.Request // until the final response
 	state    inviteState
 	last     []byte // the last response sent: a retransmitted INVITE gets it again
 	toTag    string // the To-tag of our responses (the 487 after a CANCEL reuses it)
@@ -165,6 +165,9 @@ func (f *udpFront) invite(req *sip.Request, key string, from netip.AddrPort, h f
 		}()
 		return
 	}
+	if f.load.refuse(req, tx) {
+		return // overloaded: 503 (overload.go)
+	}
 	// A new INVITE is handled on the reader: a challenge, a refusal or a
 	// new call (serveInvite keeps the transaction and returns).
 	h(req, tx)
@@ -248,9 +251,9 @@ func (tx *inviteTx) cancelled(c *sip.Request) {
 		return
 	}
 	tx.cancel = c
-	fns := tx.onCancel
+	fns, req := tx.onCancel, tx.req
 	tx.mu.Unlock()
-	res := sip.NewResponseFromRequest(tx.req, 487, "Request Terminated", nil)
+	res := sip.NewResponseFromRequest(req, 487, "Request Terminated", nil)
 	if err := tx.Respond(res); err != nil {
 		return // a final response overtook the CANCEL
 	}
@@ -290,6 +293,11 @@ func (tx *inviteTx) Respond(res *sip.Response) error {
 	default:
 		tx.mu.Unlock()
 		return errTxTerminated
+	}
+	if res.StatusCode >= 200 {
+		// A final response leaves nothing that needs the request or the
+		// TU: let go of them, so the 32 s of Timer H or L hold no call.
+		tx.req, tx.onCancel = nil, nil
 	}
 	if res.IsSuccess() { // not kept: the call retransmits its 2xx itself
 		tx.state, tx.last = inviteAccepted, nil

@@ -53,6 +53,17 @@ func TestFrontInviteChallenge(t *testing.T) {
 	if n := s.udp.invites.len(); n != 1 {
 		t.Fatalf("%d INVITE transactions, want 1 (confirmed)", n)
 	}
+	// Kept for Timer I, it holds neither the request nor the TU.
+	if tx := onlyInvite(s.udp.invites); tx == nil {
+		t.Fatal("the confirmed transaction is not in the table")
+	} else {
+		tx.mu.Lock()
+		held := tx.req != nil || tx.onCancel != nil
+		tx.mu.Unlock()
+		if held {
+			t.Fatal("the answered INVITE transaction still holds its request or TU")
+		}
+	}
 	s.udp.invites.sweep(time.Now().Add(timerT4 + time.Second))
 	if n := s.udp.invites.len(); n != 0 {
 		t.Fatalf("%d INVITE transactions after Timer I", n)
@@ -110,4 +121,18 @@ func TestFrontInviteCancel(t *testing.T) {
 	if res, raw := recvResponse(t, phone); res.StatusCode != 481 {
 		t.Fatalf("unmatched CANCEL: want 481, got\n%s", raw)
 	}
+}
+
+// onlyInvite is a transaction of the table (nil when it has none).
+func onlyInvite(tbl *inviteTable) *inviteTx {
+	for i := range tbl.shards {
+		sh := &tbl.shards[i]
+		sh.mu.Lock()
+		for _, tx := range sh.m {
+			sh.mu.Unlock()
+			return tx
+		}
+		sh.mu.Unlock()
+	}
+	return nil
 }
