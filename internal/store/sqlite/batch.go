@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
@@ -156,6 +157,12 @@ func (db *DB) InsertCDRs(ctx context.Context, cdrs []pbx.CDR) error {
 				return fmt.Errorf("insert cdrs (of calls %q to %q): %w", cdrs[0].CallID, cdrs[in.rows-1].CallID, err)
 			}
 			cdrs = cdrs[in.rows:]
+			// A second's CDRs are tens of milliseconds of CPU, and Go
+			// lets a goroutine run 10 ms before it preempts it: let the
+			// SIP readers in between statements (≈ 1 ms each), or a
+			// message waits for the flush (the tail of the bench's
+			// response times; docs/performance.md).
+			runtime.Gosched()
 		}
 	}
 	if err := tx.Commit(); err != nil {
