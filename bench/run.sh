@@ -366,7 +366,7 @@ measure_step() {
 	else
 		verdict="FAIL (rc $rc)"
 	fi
-	STEP_ACH=$ach STEP_CPU=$cpu STEP_DONE=$(awk -v n="$ok" -v s="$secs" 'BEGIN { printf "%.0f", n / s }')
+	STEP_ACH=$ach STEP_CPU=$cpu STEP_DONE=$(awk -v n="$ok" -v c="$calls" 'BEGIN { printf "%.1f", 100 * n / c }')
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$sys" "$kind" "$rate" "$ach" "$ok" "$fail" "$retr" \
 		"$cpu" "$busy" "$STEP_P50" "$STEP_P99" "$verdict" "$PRE_BUSY" "$STEP_MEAN" | tee -a "$STEPS" | awk -F'\t' '{
 		printf "  %-11s %-4s %6s/s -> %8s/s ok %-7s fail %-5s retrans %-6s cpu %7s us  box %3s%% (before %2s%%)  p50/p99 %s/%s ms (mean %s)  %s\n",
@@ -402,8 +402,9 @@ sweep() {
 			return 0
 		else
 			hi=$rate
-			# Past the ceiling: how many calls still complete (overload
-			# control keeps this near the ceiling; without it a node collapses).
+			# Past the ceiling: the share of the calls that still completed
+			# (a node that collapses completes few; overload control refuses
+			# some with 503 and completes the rest).
 			R[$sys.$kind.over]=$rate R[$sys.$kind.overdone]=$STEP_DONE
 			break
 		fi
@@ -804,10 +805,10 @@ maxcell() { # maxcell SYS KIND: the max, marked when the harness capped it
 	fi
 	echo "$v"
 }
-overcell() { # overcell SYS: calls completed per second at the first failing call step
+overcell() { # overcell SYS: the share of the calls offered that completed at the first failing call step
 	local d
 	d=$(g "$1.call.overdone")
-	[[ -n $d ]] && echo "$d (of $(g "$1.call.over")/s)" || echo "-"
+	[[ -n $d ]] && echo "$d % at $(g "$1.call.over")/s" || echo "-"
 }
 SBL="Switchboard"
 [[ $CALL_PROFILE == user ]] && CALLS_LABEL="calls/s, 0 failures [SB: user→user]" || CALLS_LABEL="calls/s, 0 failures [SB: user→SBC via DR, media bypass]"
@@ -828,7 +829,7 @@ ch=$(half_rate switchboard kamailio call)
 	row "  allocated: Go heap in use / Kamailio shm" "$(g switchboard.allocreg)" "$(g kamailio.allocreg)" "$(ratio "$(g switchboard.allocreg)" "$(g kamailio.allocreg)")"
 	row "  live: Go heap after a forced GC / Kamailio shm" "$(g switchboard.livereg)" "$(g kamailio.allocreg)" "$(ratio "$(g switchboard.livereg)" "$(g kamailio.allocreg)")"
 	row "$CALLS_LABEL" "$(maxcell switchboard call)" "$(maxcell kamailio call)" "$(ratio "$(g switchboard.call.max)" "$(g kamailio.call.max)")"
-	row "calls completed per s offered, first failing step" "$(overcell switchboard)" "$(overcell kamailio)" "$(ratio "$(g switchboard.call.overdone)" "$(g kamailio.call.overdone)")"
+	row "calls completed at the first failing step" "$(overcell switchboard)" "$(overcell kamailio)" "-"
 	row "CPU-µs per call (at ${cr:-?}/s)" "$(g "switchboard.call.cpu.$cr")" "$(g "kamailio.call.cpu.$cr")" "$(ratio "$(g "switchboard.call.cpu.$cr")" "$(g "kamailio.call.cpu.$cr")")"
 	row "INVITE→200 p50 / p99 (mean) ms (at ${ch:-?}/s)" "$(g "switchboard.call.p50.$ch") / $(g "switchboard.call.p99.$ch") ($(g "switchboard.call.mean.$ch"))" "$(g "kamailio.call.p50.$ch") / $(g "kamailio.call.p99.$ch") ($(g "kamailio.call.mean.$ch"))" "-"
 	row "memory KiB per active call: PSS ($RSS_CALLS calls)" "$(g switchboard.rsscall)" "$(g kamailio.rsscall)" "$(ratio "$(g switchboard.rsscall)" "$(g kamailio.rsscall)")"
