@@ -40,9 +40,11 @@ const (
 // refused.
 type overload struct {
 	shedding atomic.Bool
-	refused  atomic.Uint64
-	log      *slog.Logger
-	onShed   func() // each refused call (metrics); may be nil
+	// floor, when set, replaces shedBelow (tests: -1 keeps shedding on).
+	floor   atomic.Pointer[int]
+	refused atomic.Uint64
+	log     *slog.Logger
+	onShed  func() // each refused call (metrics); may be nil
 }
 
 // probe says whether a reader should ask how full the buffer is with the
@@ -60,12 +62,19 @@ func (o *overload) observe(fill int) {
 			o.log.Warn("sip udp: overloaded, refusing new calls with 503 until the front catches up",
 				"buffer_fill_permille", fill)
 		}
-	case fill <= shedBelow && o.shedding.Load():
+	case fill <= o.below() && o.shedding.Load():
 		if o.shedding.CompareAndSwap(true, false) {
 			o.log.Info("sip udp: caught up, taking new calls again",
 				"buffer_fill_permille", fill, "refused_so_far", o.refused.Load())
 		}
 	}
+}
+
+func (o *overload) below() int {
+	if p := o.floor.Load(); p != nil {
+		return *p
+	}
+	return shedBelow
 }
 
 // refuse answers a new INVITE with 503 while shedding; false when the
