@@ -83,13 +83,13 @@ func (o *overload) refuse(req *sip.Request, tx *inviteTx) bool {
 	if !o.shedding.Load() {
 		return false
 	}
-	res := sip.NewResponseFromRequest(req, 503, "Service Unavailable", nil)
-	res.AppendHeader(sip.NewHeader("Retry-After", shedRetryAfter))
-	_ = tx.Respond(res) // Timer G until its ACK, as any refusal
-	o.refused.Add(1)
+	o.refused.Add(1) // counted before the answer leaves: whoever sees the 503 sees it counted
 	if o.onShed != nil {
 		o.onShed()
 	}
+	res := sip.NewResponseFromRequest(req, 503, "Service Unavailable", nil)
+	res.AppendHeader(sip.NewHeader("Retry-After", shedRetryAfter))
+	_ = tx.Respond(res) // Timer G until its ACK, as any refusal
 	return true
 }
 
