@@ -3,8 +3,6 @@ package signaling
 import (
 	"log/slog"
 	"sync/atomic"
-
-	"github.com/emiago/sipgo/sip"
 )
 
 // Overload control of the UDP front (ADR 0006, decision 10).
@@ -77,9 +75,9 @@ func (o *overload) below() int {
 	return shedBelow
 }
 
-// refuse answers a new INVITE with 503 while shedding; false when the
-// front takes the call.
-func (o *overload) refuse(req *sip.Request, tx *inviteTx) bool {
+// refuses says whether a new call is to be refused now, and counts it;
+// the front answers it (udpFront.invite).
+func (o *overload) refuses() bool {
 	if !o.shedding.Load() {
 		return false
 	}
@@ -87,9 +85,6 @@ func (o *overload) refuse(req *sip.Request, tx *inviteTx) bool {
 	if o.onShed != nil {
 		o.onShed()
 	}
-	res := sip.NewResponseFromRequest(req, 503, "Service Unavailable", nil)
-	res.AppendHeader(sip.NewHeader("Retry-After", shedRetryAfter))
-	_ = tx.Respond(res) // Timer G until its ACK, as any refusal
 	return true
 }
 

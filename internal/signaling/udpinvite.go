@@ -165,8 +165,9 @@ func (f *udpFront) invite(req *sip.Request, key string, from netip.AddrPort, h f
 		}()
 		return
 	}
-	if f.load.refuse(req, tx) {
-		return // overloaded: 503 (overload.go)
+	if f.load.refuses() { // overloaded (overload.go); Timer G until its ACK, as any refusal
+		f.s.respond(req, tx, 503, "Service Unavailable", sip.NewHeader("Retry-After", shedRetryAfter))
+		return
 	}
 	// A new INVITE is handled on the reader: a challenge, a refusal or a
 	// new call (serveInvite keeps the transaction and returns).
