@@ -149,7 +149,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) 
 	n.sip, err = signaling.New(sigCfg, signaling.Deps{
 		Directory: n.dir.Load,
 		Registrar: n.reg,
-		Peers:     func() signaling.Peers { return peers{c: n.live.load(), cp: n.live.cp} },
+		Peers:     n.live.peers,
 		Health:    n.live.health,
 		Hybrid:    n.hybrid,
 		Nonces:    nonces(secret, cfg),
@@ -272,6 +272,7 @@ func (n *node) reload(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	c.peers = &peers{c: c, cp: n.live.cp} // built once: no allocation per request (router.go)
 	n.live.p.Store(c)
 	n.dir.Store(dir)
 	n.live.health.Forget(func(key string) bool { _, ok := c.byKey[key]; return ok || n.live.cp.known(key) })

@@ -24,6 +24,7 @@ import (
 // each change and published atomically: the hot path never reads the
 // database and never compiles a pattern.
 type compiled struct {
+	peers   *peers // this configuration as signaling.Peers (live.peers)
 	dir     *directory.Directory
 	tenants map[string]*tenantRouting
 	byKey   map[string]*gateway   // tenant/fqdn → gateway

@@ -24,6 +24,16 @@ type live struct {
 
 func (l *live) load() *compiled { return l.p.Load() }
 
+// peers is the current configuration's signaling.Peers: the one built when
+// it was swapped in, so that a request asking for it allocates nothing.
+func (l *live) peers() signaling.Peers {
+	c := l.load()
+	if c.peers != nil {
+		return c.peers
+	}
+	return &peers{c: c, cp: l.cp}
+}
+
 // causeStatus is the one table from a routing rejection to a SIP status.
 func causeStatus(c routing.Cause) int {
 	switch c {
@@ -185,7 +195,7 @@ type peers struct {
 	cp *callingPlan // carriers (callingplan.go)
 }
 
-func (p peers) BySource(ip string, port int) (signaling.Gateway, bool) {
+func (p *peers) BySource(ip string, port int) (signaling.Gateway, bool) {
 	gs := p.c.bySrc[ip]
 	if len(gs) == 0 && len(p.c.cidrs) > 0 {
 		if a, err := netip.ParseAddr(ip); err == nil {
@@ -205,7 +215,7 @@ func (p peers) BySource(ip string, port int) (signaling.Gateway, bool) {
 	return g.peer(p.c.tenants[g.tenant].domain), true
 }
 
-func (p peers) Gateway(key string) (signaling.Gateway, bool) {
+func (p *peers) Gateway(key string) (signaling.Gateway, bool) {
 	g, ok := p.c.byKey[key]
 	if !ok {
 		return p.cp.peer(key)
@@ -213,7 +223,7 @@ func (p peers) Gateway(key string) (signaling.Gateway, bool) {
 	return g.peer(p.c.tenants[g.tenant].domain), true
 }
 
-func (p peers) ByFQDN(fqdn string) (signaling.Gateway, bool) {
+func (p *peers) ByFQDN(fqdn string) (signaling.Gateway, bool) {
 	for _, g := range p.c.byKey {
 		if strings.EqualFold(g.spec.FQDN, fqdn) && g.spec.Transport == "tls" && g.via == "" {
 			return g.peer(p.c.tenants[g.tenant].domain), true
@@ -222,7 +232,7 @@ func (p peers) ByFQDN(fqdn string) (signaling.Gateway, bool) {
 	return signaling.Gateway{}, false
 }
 
-func (p peers) AtAddress(host string) []string { return p.c.atAddr[host] }
+func (p *peers) AtAddress(host string) []string { return p.c.atAddr[host] }
 
 // gateways lists every gateway for the OPTIONS prober.
 func (l *live) gateways() []trunk.Gateway {

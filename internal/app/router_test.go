@@ -41,7 +41,7 @@ func TestPeersBySourceExactAndCIDR(t *testing.T) {
 	c := &compiled{tenants: map[string]*tenantRouting{"contoso": {domain: "contoso.com"}},
 		bySrc: map[string][]*gateway{"10.0.0.5": {exact}, "192.0.2.0/24": {ranged}}}
 	c.cidrs = prefixesOf(c.bySrc)
-	p := peers{c: c}
+	p := &peers{c: c}
 	for _, tc := range []struct{ ip, want string }{
 		{"10.0.0.5", "contoso/sbc1.contoso.com"},
 		{"192.0.2.77", "contoso/sbc2.contoso.com"},

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"sync"
 	"syscall"
 	"unsafe"
 
@@ -25,13 +26,16 @@ import (
 // media relay makes its system calls raw for the same reason
 // (internal/media/sock_linux.go).
 type frontSock struct {
-	rc  syscall.RawConn
-	udp *net.UDPConn
-	v6  bool // an AF_INET6 socket: IPv4 destinations go as v4-mapped
+	rc    syscall.RawConn
+	udp   *net.UDPConn
+	v6    bool      // an AF_INET6 socket: IPv4 destinations go as v4-mapped
+	recvs sync.Pool // *recvOp
+	sends sync.Pool // *sendOp
 }
 
 func newFrontSock(c *net.UDPConn) *frontSock {
 	s := &frontSock{udp: c}
+	s.recvs.New, s.sends.New = newRecvOp, newSendOp
 	if la, ok := c.LocalAddr().(*net.UDPAddr); ok { // Go's choice of family, if getsockname fails
 		s.v6 = la.IP.To4() == nil || la.IP.IsUnspecified()
 	}
@@ -61,33 +65,15 @@ func newFrontSock(c *net.UDPConn) *frontSock {
 // the kernel counts them), asked in the same turn as the datagram, holding
 // the read lock already; -1 when not asked or not known.
 func (s *frontSock) recv(b []byte, probe bool) (n int, from netip.AddrPort, fill int, err error) {
-	var errno syscall.Errno
-	fill = -1
 	if s.rc == nil {
-		return 0, netip.AddrPort{}, fill, net.ErrClosed
+		return 0, netip.AddrPort{}, -1, net.ErrClosed
 	}
-	err = s.rc.Read(func(fd uintptr) bool {
-		for {
-			var sa unix.RawSockaddrAny
-			salen := uint32(unix.SizeofSockaddrAny)
-			r, _, e := syscall.RawSyscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
-				unix.MSG_DONTWAIT, uintptr(unsafe.Pointer(&sa)), uintptr(unsafe.Pointer(&salen)))
-			if e == unix.EINTR {
-				continue
-			}
-			if e == unix.EAGAIN {
-				return false // wait in the netpoller
-			}
-			n, errno = int(r), e
-			if e == 0 {
-				from = rawAddrPort(&sa)
-				if probe {
-					fill = bufferFill(fd)
-				}
-			}
-			return true
-		}
-	})
+	op := s.recvs.Get().(*recvOp)
+	op.b, op.probe, op.fill = b, probe, -1
+	err = s.rc.Read(op.fn)
+	n, from, fill, errno := op.n, op.from, op.fill, op.errno
+	op.b = nil
+	s.recvs.Put(op)
 	switch {
 	case err != nil:
 		return 0, netip.AddrPort{}, -1, err
@@ -95,6 +81,50 @@ func (s *frontSock) recv(b []byte, probe bool) (n int, from netip.AddrPort, fill
 		return 0, netip.AddrPort{}, -1, &net.OpError{Op: "read", Net: "udp", Source: s.udp.LocalAddr(), Err: errno}
 	}
 	return n, from, fill, nil
+}
+
+// recvOp is one recv's state, pooled with the function RawConn.Read calls
+// bound to it once: a closure over recv's variables would escape and cost
+// three allocations per datagram.
+type recvOp struct {
+	b     []byte
+	probe bool
+	n     int
+	from  netip.AddrPort
+	fill  int
+	errno syscall.Errno
+	sa    unix.RawSockaddrAny
+	fn    func(fd uintptr) bool
+}
+
+func newRecvOp() any {
+	op := &recvOp{}
+	op.fn = op.read
+	return op
+}
+
+// read is recvfrom(2) on fd; false (wait in the netpoller) when nothing is
+// queued.
+func (op *recvOp) read(fd uintptr) bool {
+	for {
+		salen := uint32(unix.SizeofSockaddrAny)
+		r, _, e := syscall.RawSyscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&op.b[0])), uintptr(len(op.b)),
+			unix.MSG_DONTWAIT, uintptr(unsafe.Pointer(&op.sa)), uintptr(unsafe.Pointer(&salen)))
+		if e == unix.EINTR {
+			continue
+		}
+		if e == unix.EAGAIN {
+			return false
+		}
+		op.n, op.errno = int(r), e
+		if e == 0 {
+			op.from = rawAddrPort(&op.sa)
+			if op.probe {
+				op.fill = bufferFill(fd)
+			}
+		}
+		return true
+	}
 }
 
 // bufferFill is how full fd's receive buffer is, in thousandths; -1 when
@@ -113,24 +143,20 @@ func bufferFill(fd uintptr) int {
 // send writes b to to; when the send buffer is full it waits in the
 // netpoller, as net.UDPConn's WriteTo does.
 func (s *frontSock) send(b []byte, to netip.AddrPort) error {
-	var sa [unix.SizeofSockaddrInet6]byte
-	salen, ok := s.sockaddr(&sa, to)
-	if !ok {
-		return &net.OpError{Op: "write", Net: "udp", Addr: net.UDPAddrFromAddrPort(to), Err: unix.EAFNOSUPPORT}
-	}
 	if s.rc == nil {
 		return net.ErrClosed
 	}
-	var errno syscall.Errno
-	err := s.rc.Write(func(fd uintptr) bool {
-		for {
-			_, _, errno = syscall.RawSyscall6(unix.SYS_SENDTO, fd, uintptr(unsafe.Pointer(unsafe.SliceData(b))),
-				uintptr(len(b)), unix.MSG_DONTWAIT, uintptr(unsafe.Pointer(&sa[0])), uintptr(salen))
-			if errno != unix.EINTR {
-				return errno != unix.EAGAIN
-			}
-		}
-	})
+	op := s.sends.Get().(*sendOp)
+	salen, ok := s.sockaddr(&op.sa, to)
+	if !ok {
+		s.sends.Put(op)
+		return &net.OpError{Op: "write", Net: "udp", Addr: net.UDPAddrFromAddrPort(to), Err: unix.EAFNOSUPPORT}
+	}
+	op.b, op.salen, op.errno = b, salen, 0
+	err := s.rc.Write(op.fn)
+	errno := op.errno
+	op.b = nil
+	s.sends.Put(op)
 	if err != nil {
 		return err
 	}
@@ -138,6 +164,33 @@ func (s *frontSock) send(b []byte, to netip.AddrPort) error {
 		return &net.OpError{Op: "write", Net: "udp", Addr: net.UDPAddrFromAddrPort(to), Err: errno}
 	}
 	return nil
+}
+
+// sendOp is one send's state, pooled as recvOp is.
+type sendOp struct {
+	b     []byte
+	sa    [unix.SizeofSockaddrInet6]byte
+	salen int
+	errno syscall.Errno
+	fn    func(fd uintptr) bool
+}
+
+func newSendOp() any {
+	op := &sendOp{}
+	op.fn = op.write
+	return op
+}
+
+// write is sendto(2) on fd; false (wait in the netpoller) when the send
+// buffer is full.
+func (op *sendOp) write(fd uintptr) bool {
+	for {
+		_, _, op.errno = syscall.RawSyscall6(unix.SYS_SENDTO, fd, uintptr(unsafe.Pointer(unsafe.SliceData(op.b))),
+			uintptr(len(op.b)), unix.MSG_DONTWAIT, uintptr(unsafe.Pointer(&op.sa[0])), uintptr(op.salen))
+		if op.errno != unix.EINTR {
+			return op.errno != unix.EAGAIN
+		}
+	}
 }
 
 // sockaddr writes to as the socket's kind of address into buf.

@@ -93,13 +93,19 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 // serveInvite runs a new call for an accepted INVITE and holds the handler
 // until the INVITE transaction has its final response.
 //
-// 100 Trying goes out here, once the INVITE is accepted, not on arrival:
+// 100 Trying is decided here, once the INVITE is accepted, not on arrival:
 // what is refused before (a challenge, 403, 404) is answered at once, and
 // a 100 ahead of it would only cost a datagram (RFC 3261 §17.2.1 asks for
 // 100 when the final response is more than 200 ms away). The challenged
-// INVITE of every call placed by a phone is one of those.
+// INVITE of every call placed by a phone is one of those. Over the UDP
+// front the 100 waits tryingDelay and is dropped when the call has
+// answered meanwhile (trying.go); sipgo's transports get it at once.
 func (s *Server) serveInvite(req *sip.Request, tx sip.ServerTransaction, ir callctl.InviteRequest) {
-	s.respond(req, tx, 100, "Trying")
+	if ft, ok := frontInvite(tx); ok {
+		ft.tryingLater() // only when no answer comes first (trying.go)
+	} else {
+		s.respond(req, tx, 100, "Trying")
+	}
 	from := req.From()
 	in := &inbound{s: s, req: req, tx: tx, callID: callIDOf(req), localTag: sip.GenerateTagN(16),
 		source: req.Source(), finalCh: make(chan struct{}), acked: make(chan struct{}),
@@ -158,15 +164,12 @@ func (in *inbound) onCancel() {
 }
 
 func (in *inbound) response(code int, reason string, sdp []byte) *sip.Response {
-	res := sip.NewResponseFromRequest(in.req, code, reason, nil)
-	if to := res.To(); to != nil {
-		to.Params.Add("tag", in.localTag)
-	}
+	res := responseTagged(in.req, code, reason, in.localTag)
 	if code > 100 && code < 300 {
 		res.AppendHeader(in.s.contact(in.req.Transport()))
 	}
 	if len(sdp) > 0 {
-		res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+		res.AppendHeader(in.s.fixed.sdp)
 		res.SetBody(sdp)
 	}
 	return res

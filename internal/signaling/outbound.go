@@ -106,13 +106,13 @@ func (s *Server) Dial(ctx context.Context, d callctl.Dial, ev callctl.LegEvents)
 	if d.Trunk != nil && d.Trunk.ForwardHistory {
 		r.AppendHeader(sip.NewHeader("History-Info", "<"+target.String()+">;index=1"))
 	}
-	r.AppendHeader(sip.NewHeader("Allow", allowed))
-	r.AppendHeader(sip.NewHeader("Supported", tagTimer))
-	r.AppendHeader(sip.NewHeader("Session-Expires", strconv.Itoa(s.cfg.Timers.SessionExpires)))
-	r.AppendHeader(sip.NewHeader("Min-SE", strconv.Itoa(s.cfg.Timers.MinSE)))
-	r.AppendHeader(sip.NewHeader("User-Agent", s.cfg.UserAgent))
+	r.AppendHeader(s.fixed.allow)
+	r.AppendHeader(s.fixed.supported)
+	r.AppendHeader(s.fixed.sessionExpires)
+	r.AppendHeader(s.fixed.minSE)
+	r.AppendHeader(s.fixed.userAgent)
 	if len(d.SDP) > 0 {
-		r.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+		r.AppendHeader(s.fixed.sdp)
 	}
 	r.SetBody(d.SDP)
 	s.route(r, tp, dest)
@@ -534,7 +534,7 @@ func (s *Server) serveReInvite(req *sip.Request, tx sip.ServerTransaction, hdrs 
 	var once sync.Once
 	relay(req.Body(), func(code int, sdp []byte) {
 		once.Do(func() {
-			res := sip.NewResponseFromRequest(req, code, reasonFor(code), nil)
+			res := responseTo(req, code, reasonFor(code))
 			if code >= 200 && code < 300 {
 				res.AppendHeader(s.contact(req.Transport()))
 				if hdrs != nil {

@@ -83,7 +83,7 @@ func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	s.hook("ok")
-	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
+	res := responseTo(req, 200, "OK")
 	now := time.Now()
 	for _, b := range bindings {
 		secs := int(b.Expires.Sub(now).Round(time.Second) / time.Second)
@@ -93,7 +93,7 @@ func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 		res.AppendHeader(sip.NewHeader("Contact", "<"+b.Contact+">;expires="+strconv.Itoa(secs)))
 	}
 	res.AppendHeader(sip.NewHeader("Date", now.UTC().Format(time.RFC1123)))
-	res.AppendHeader(sip.NewHeader("Server", s.cfg.UserAgent))
+	res.AppendHeader(s.fixed.server)
 	if err := tx.Respond(res); err != nil {
 		s.log.Debug("respond register", "err", err)
 	}

@@ -173,6 +173,6 @@ func (s *Server) sendAck(r *sip.Request) (again func() error, err error) {
 		return func() error { return s.cli.WriteRequest(r.Clone(), sipNoBuild) },
 			s.cli.WriteRequest(r, sipNoBuild)
 	}
-	b := serialize(r, 512)
+	b := c.bufs.bytes(r)
 	return func() error { return c.write(b, to) }, c.write(b, to)
 }

@@ -70,6 +70,7 @@ type Server struct {
 	port    int
 	udpAddr string // local address of the UDP listener (reused for requests)
 	guard   *guard // bans and request validation (guard.go)
+	fixed   fixedHeaders
 
 	closing  atomic.Bool
 	clients  atomic.Pointer[udpClients] // the UDP front's client transactions (requests.go)
@@ -107,7 +108,8 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, deps: deps, log: log, host: cfg.Advertise, port: port, serveErr: make(chan error, 3)}
+	s := &Server{cfg: cfg, deps: deps, log: log, host: cfg.Advertise, port: port, serveErr: make(chan error, 3),
+		fixed: newFixedHeaders(cfg)}
 	uaOpts := []sipgo.UserAgentOption{sipgo.WithUserAgent(cfg.UserAgent), sipgo.WithUserAgentHostname(cfg.Advertise)}
 	uaOpts = append(uaOpts, s.installGuard()) // bans before parsing (guard.go)
 	if cfg.TLS != nil {
@@ -235,7 +237,7 @@ func (s *Server) recoverer(h sipgo.RequestHandler) sipgo.RequestHandler {
 			if r := recover(); r != nil {
 				s.log.Error("panic in sip handler", "panic", r, "method", string(req.Method))
 				if tx != nil {
-					_ = tx.Respond(sip.NewResponseFromRequest(req, 500, "Server Internal Error", nil))
+					_ = tx.Respond(responseTo(req, 500, "Server Internal Error"))
 				}
 			}
 		}()
@@ -247,28 +249,53 @@ func (s *Server) respond(req *sip.Request, tx sip.ServerTransaction, code int, r
 	if tx == nil {
 		return
 	}
-	res := sip.NewResponseFromRequest(req, code, reason, nil)
+	if err := tx.Respond(s.response(req, code, reason, hdrs...)); err != nil {
+		s.log.Debug("respond", "err", err, "status", code)
+	}
+}
+
+// response is our response to req with hdrs and our Server header.
+func (s *Server) response(req *sip.Request, code int, reason string, hdrs ...sip.Header) *sip.Response {
+	res := responseTo(req, code, reason)
 	for _, h := range hdrs {
 		res.AppendHeader(h)
 	}
-	res.AppendHeader(sip.NewHeader("Server", s.cfg.UserAgent))
-	if err := tx.Respond(res); err != nil {
-		s.log.Debug("respond", "err", err, "status", code)
-	}
+	res.AppendHeader(s.fixed.server)
+	return res
 }
 
 func (s *Server) handleOptions(req *sip.Request, tx sip.ServerTransaction) {
 	if gw, ok := s.fromGateway(req); ok && s.deps.Health != nil {
 		s.deps.Health.OptionsReceived(gw.Key)
 	}
-	s.respond(req, tx, 200, "OK", sip.NewHeader("Allow", allowed), sip.NewHeader("Accept", "application/sdp"))
+	s.respond(req, tx, 200, "OK", s.fixed.allow, sip.NewHeader("Accept", "application/sdp"))
 }
 
 func (s *Server) handleNoRoute(req *sip.Request, tx sip.ServerTransaction) {
-	s.respond(req, tx, 405, "Method Not Allowed", sip.NewHeader("Allow", allowed))
+	s.respond(req, tx, 405, "Method Not Allowed", s.fixed.allow)
 }
 
 const allowed = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE"
+
+// fixedHeaders are headers whose value never changes while the server
+// runs, built once and shared by every message that carries them: a
+// header object is never edited once built (see responseTo).
+type fixedHeaders struct {
+	server, userAgent, allow, supported, sdp sip.Header
+	sessionExpires, minSE                    sip.Header // of a new outgoing INVITE
+}
+
+func newFixedHeaders(cfg Config) fixedHeaders {
+	return fixedHeaders{
+		server:         sip.NewHeader("Server", cfg.UserAgent),
+		userAgent:      sip.NewHeader("User-Agent", cfg.UserAgent),
+		allow:          sip.NewHeader("Allow", allowed),
+		supported:      sip.NewHeader("Supported", tagTimer),
+		sdp:            sip.NewHeader("Content-Type", "application/sdp"),
+		sessionExpires: sip.NewHeader("Session-Expires", strconv.Itoa(cfg.Timers.SessionExpires)),
+		minSE:          sip.NewHeader("Min-SE", strconv.Itoa(cfg.Timers.MinSE)),
+	}
+}
 
 func hostOf(hostport string) string {
 	h, _, err := net.SplitHostPort(hostport)

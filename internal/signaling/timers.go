@@ -387,7 +387,7 @@ func (s *Server) answerRefresh(req *sip.Request, tx sip.ServerTransaction, st *s
 		s.respond(req, tx, 422, "Session Interval Too Small", sip.NewHeader("Min-SE", strconv.Itoa(floor)))
 		return
 	}
-	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
+	res := responseTo(req, 200, "OK")
 	res.AppendHeader(s.contact(req.Transport()))
 	for _, h := range st.responseHeaders() {
 		res.AppendHeader(h)

@@ -1,7 +1,6 @@
 package signaling
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -28,6 +27,7 @@ import (
 // from its own callback (issue #8).
 type udpClients struct {
 	sock   *frontSock // the front's socket (raw sendto on Linux, frontsock_*.go)
+	bufs   *wireBufs  // the front's serialization buffers (wire.go)
 	log    *slog.Logger
 	timers clientTimers // copied into each transaction at its start (tests shorten them)
 	shard  [shards]struct {
@@ -42,8 +42,8 @@ type clientTimers struct {
 	D          time.Duration // Timer D: how long an INVITE absorbs retransmitted non-2xx finals
 }
 
-func newUDPClients(sock *frontSock, log *slog.Logger) *udpClients {
-	c := &udpClients{sock: sock, log: log, timers: clientTimers{T1: sip.T1, T2: sip.T2, T4: sip.T4, D: sip.Timer_D}}
+func newUDPClients(sock *frontSock, bufs *wireBufs, log *slog.Logger) *udpClients {
+	c := &udpClients{sock: sock, bufs: bufs, log: log, timers: clientTimers{T1: sip.T1, T2: sip.T2, T4: sip.T4, D: sip.Timer_D}}
 	for i := range c.shard {
 		c.shard[i].m = make(map[string]*udpClientTx)
 	}
@@ -147,14 +147,6 @@ func udpDestination(r *sip.Request) (netip.AddrPort, bool) {
 	return netip.AddrPortFrom(a.Unmap(), uint16(p)), true
 }
 
-// serialize writes a request once, for the wire and its retransmissions.
-func serialize(m *sip.Request, size int) []byte {
-	var buf bytes.Buffer
-	buf.Grow(size)
-	m.StringWrite(&buf)
-	return buf.Bytes()
-}
-
 // request starts a client transaction for r, which carries its Via (our
 // branch) and goes to to; it is in the table before the first write, as
 // the response may come back before the write returns.
@@ -172,7 +164,7 @@ func (c *udpClients) request(r *sip.Request, to netip.AddrPort, sink responseSin
 	if branch == "" {
 		return nil, errors.New("udp client transaction: Via without branch")
 	}
-	raw := serialize(r, 1024)
+	raw := c.bufs.bytes(r) // once, for the wire and the retransmissions
 	tx := &udpClientTx{c: c, key: txKey(branch, r.CSeq().MethodName), method: r.Method, req: r, to: to,
 		invite: r.IsInvite(), tm: c.timers, raw: raw, sink: sink, done: make(chan struct{})}
 	if sink == nil {
@@ -198,8 +190,8 @@ func (c *udpClients) request(r *sip.Request, to netip.AddrPort, sink responseSin
 
 // receive takes a response datagram from the front: true when it belongs
 // to one of our transactions (handled), false to pass it on to sipgo.
-func (c *udpClients) receive(parser *sip.Parser, data []byte, from netip.AddrPort) bool {
-	msg, err := parser.ParseSIP(data)
+func (c *udpClients) receive(rd *frontReader, data []byte, from netip.AddrPort) bool {
+	msg, err := rd.parser.ParseSIP(data)
 	if err != nil {
 		return false
 	}
@@ -217,7 +209,7 @@ func (c *udpClients) receive(parser *sip.Parser, data []byte, from netip.AddrPor
 		return false
 	}
 	res.SetTransport("UDP")
-	res.SetSource(netip.AddrPortFrom(from.Addr().Unmap(), from.Port()).String())
+	res.SetSource(rd.names.name(from))
 	tx.receive(res)
 	return true
 }
@@ -384,7 +376,7 @@ func (t *udpClientTx) answerLocked(res *sip.Response) {
 		t.armLocked(64 * t.tm.T1) // Timer M (RFC 6026)
 	case t.invite:
 		t.state = txCompleted
-		t.ack = serialize(t.nonSuccessAck(res), 512)
+		t.ack = t.c.bufs.bytes(t.nonSuccessAck(res))
 		ack = t.ack
 		t.armLocked(t.tm.D)
 	default:

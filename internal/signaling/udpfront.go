@@ -47,8 +47,9 @@ type udpFront struct {
 	answered chan struct{} // closed: what udpTx.Done returns (the handler has returned)
 	once     sync.Once
 	replay   *replayCache
-	bufs     sync.Pool // *bytes.Buffer to serialize responses into (wire)
+	bufs     *wireBufs // buffers to serialize messages into (wire.go), shared with clients
 	invites  *inviteTable
+	trying   tryingQueue // 100 Trying sent late, when still needed (trying.go)
 	routes   map[string]frontRoute
 	clients  *udpClients // our client transactions (udpclient.go)
 	readers  sync.WaitGroup
@@ -79,10 +80,10 @@ const (
 )
 
 func newUDPFront(s *Server, conn *net.UDPConn) *udpFront {
-	sock := newFrontSock(conn)
-	f := &udpFront{UDPConn: conn, s: s, sock: sock, stateful: make(chan datagram, 1024), closed: make(chan struct{}),
+	sock, bufs := newFrontSock(conn), new(wireBufs)
+	f := &udpFront{bufs: bufs, UDPConn: conn, s: s, sock: sock, stateful: make(chan datagram, 1024), closed: make(chan struct{}),
 		answered: make(chan struct{}), replay: newReplayCache(replayBudget), invites: newInviteTable(),
-		clients: newUDPClients(sock, s.log), afterRecv: s.frontAfterRecv,
+		clients: newUDPClients(sock, bufs, s.log), afterRecv: s.frontAfterRecv,
 		load: overload{log: s.log, onShed: s.deps.Hooks.Shed},
 		routes: map[string]frontRoute{
 			string(sip.REGISTER): {h: s.recoverer(s.handleRegister)},
@@ -99,6 +100,7 @@ func newUDPFront(s *Server, conn *net.UDPConn) *udpFront {
 		go f.read()
 	}
 	go f.rotate()
+	go f.tryingLoop()
 	return f
 }
 
@@ -144,7 +146,7 @@ func (f *udpFront) rotate() {
 func (f *udpFront) read() {
 	defer f.readers.Done()
 	buf := make([]byte, 1<<16)
-	parser := sip.NewParser()
+	rd := newFrontReader()
 	for i := uint(1); ; i++ {
 		n, from, fill, err := f.sock.recv(buf, f.load.probe(i))
 		if err != nil {
@@ -171,13 +173,44 @@ func (f *udpFront) read() {
 		if f.s.guard.drops(from.Addr().Unmap()) {
 			continue
 		}
-		if bytes.HasPrefix(data, []byte(sipResponse)) && f.clients.receive(parser, data, from) {
+		if bytes.HasPrefix(data, []byte(sipResponse)) && f.clients.receive(rd, data, from) {
 			continue // a response to one of our client transactions
 		}
-		if !f.handle(parser, data, from) {
+		if !f.handle(rd, data, from) {
 			f.pass(data, from)
 		}
 	}
+}
+
+// frontReader is what one reader keeps between datagrams.
+type frontReader struct {
+	parser *sip.Parser
+	names  sourceNames
+}
+
+func newFrontReader() *frontReader { return &frontReader{parser: sip.NewParser()} }
+
+// sourceNames remembers the text of the last few source addresses (a
+// message's Source is a string in sipgo): a call's messages come from a
+// handful of peers, and writing the address anew cost an allocation per
+// datagram.
+type sourceNames struct {
+	addrs [4]netip.AddrPort
+	names [4]string
+	next  int
+}
+
+// name is from as sipgo's Source, an IPv4-mapped address unmapped.
+func (c *sourceNames) name(from netip.AddrPort) string {
+	for i, a := range c.addrs {
+		if a == from && c.names[i] != "" {
+			return c.names[i]
+		}
+	}
+	s := netip.AddrPortFrom(from.Addr().Unmap(), from.Port()).String()
+	c.addrs[c.next], c.names[c.next] = from, s
+	c.next = (c.next + 1) % len(c.addrs)
+	return s
 }
 
 // pass hands a datagram to sipgo (a copy: the buffer is reused).
@@ -211,7 +244,7 @@ const (
 // handle answers data when it is a request the front serves; false passes
 // it on to sipgo unchanged (also when it does not parse or lacks what a
 // transaction needs: sipgo answers or drops it as before).
-func (f *udpFront) handle(parser *sip.Parser, data []byte, from netip.AddrPort) bool {
+func (f *udpFront) handle(rd *frontReader, data []byte, from netip.AddrPort) bool {
 	method, _, ok := bytes.Cut(data[:min(len(data), 16)], []byte(" "))
 	if !ok {
 		return false
@@ -220,7 +253,7 @@ func (f *udpFront) handle(parser *sip.Parser, data []byte, from netip.AddrPort) 
 	if !ok {
 		return false
 	}
-	msg, err := parser.ParseSIP(data)
+	msg, err := rd.parser.ParseSIP(data)
 	if err != nil {
 		return false
 	}
@@ -237,8 +270,7 @@ func (f *udpFront) handle(parser *sip.Parser, data []byte, from netip.AddrPort) 
 	if !strings.HasPrefix(branch, sip.RFC3261BranchMagicCookie) {
 		return false // RFC 2543 peer: sipgo's transaction matching handles it
 	}
-	src := netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
-	source := src.String()
+	source := rd.names.name(from)
 	req.SetTransport("UDP")
 	req.SetSource(source)
 	switch rt.kind {
@@ -302,8 +334,8 @@ func (t *udpTx) Respond(res *sip.Response) error {
 	if t.final {
 		return errors.New("transaction already answered")
 	}
-	buf := t.f.wire(res)
-	defer t.f.bufs.Put(buf)
+	buf := t.f.bufs.get(res)
+	defer t.f.bufs.put(buf)
 	b := buf.Bytes()
 	if res.StatusCode >= 200 {
 		t.final = true

@@ -3,6 +3,7 @@ package signaling
 import (
 	"bytes"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
@@ -248,4 +249,27 @@ func digestAuthorization(t *testing.T, chal string, creds auth.Credentials, pass
 		t.Fatal(err)
 	}
 	return d.String()
+}
+
+// TestSourceNames: the text of a source address, IPv4-mapped unmapped,
+// the same string again for a known one, and right after the cache turns
+// over.
+func TestSourceNames(t *testing.T) {
+	var c sourceNames
+	a := netip.MustParseAddrPort("[::ffff:127.0.0.1]:5060")
+	if got := c.name(a); got != "127.0.0.1:5060" {
+		t.Fatalf("name %q", got)
+	}
+	if n := testing.AllocsPerRun(10, func() { c.name(a) }); n != 0 {
+		t.Errorf("%.0f allocations for a known source", n)
+	}
+	for p := range uint16(9) {
+		b := netip.AddrPortFrom(netip.MustParseAddr("192.0.2.1"), 6000+p)
+		if got, want := c.name(b), b.String(); got != want {
+			t.Fatalf("name %q, want %q", got, want)
+		}
+	}
+	if got := c.name(netip.MustParseAddrPort("[2001:db8::1]:5060")); got != "[2001:db8::1]:5060" {
+		t.Fatalf("IPv6 name %q", got)
+	}
 }

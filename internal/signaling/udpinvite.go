@@ -1,7 +1,6 @@
 package signaling
 
 import (
-	"bytes"
 	"errors"
 	"hash/maphash"
 	"net/netip"
@@ -47,21 +46,22 @@ type inviteTx struct {
 	key string
 	to  netip.AddrPort
 
-	mu       sync.Mutex
-	req      *sip.Request // until the final response
-	state    inviteState
-	last     []byte // the last response sent: a retransmitted INVITE gets it again
-	toTag    string // the To-tag of our responses (the 487 after a CANCEL reuses it)
-	expires  time.Time
-	timerG   *time.Timer
-	interval time.Duration
-	t2       time.Duration // Timer G's cap
-	kept     bool          // a call holds it: it outlives its handler (keep)
-	cancel   *sip.Request  // the CANCEL, once one came
-	onCancel []sip.FnTxCancel
-	onTerm   []sip.FnTxTerminate
-	done     chan struct{}
-	err      error
+	mu        sync.Mutex
+	req       *sip.Request // until the final response
+	state     inviteState
+	last      []byte // the last response sent: a retransmitted INVITE gets it again
+	toTag     string // the To-tag of our responses (the 487 after a CANCEL reuses it)
+	expires   time.Time
+	timerG    *time.Timer
+	interval  time.Duration
+	t2        time.Duration // Timer G's cap
+	kept      bool          // a call holds it: it outlives its handler (keep)
+	tryingDue bool          // its 100 Trying waits in the front's queue (trying.go)
+	cancel    *sip.Request  // the CANCEL, once one came
+	onCancel  []sip.FnTxCancel
+	onTerm    []sip.FnTxTerminate
+	done      chan struct{}
+	err       error
 }
 
 var _ sip.ServerTransaction = (*inviteTx)(nil)
@@ -215,7 +215,12 @@ func (tx *inviteTx) retransmitted() {
 	if tx.state != inviteProceeding && tx.state != inviteCompleted {
 		b = nil
 	}
+	trying := b == nil && tx.tryingDue
 	tx.mu.Unlock()
+	if trying { // the retransmission came before the 100 was due
+		tx.tryingNow()
+		return
+	}
 	if b != nil {
 		tx.f.write(b, tx.to)
 	}
@@ -244,7 +249,7 @@ func (tx *inviteTx) acked() bool {
 // cancelled takes a CANCEL: 200 to it, and while no final response was sent,
 // 487 to the INVITE and the TU told (RFC 3261 §9.2).
 func (tx *inviteTx) cancelled(c *sip.Request) {
-	ok := sip.NewResponseFromRequest(c, 200, "OK", nil)
+	ok := responseTo(c, 200, "OK")
 	tx.f.send(ok, tx.to)
 	tx.mu.Lock()
 	if tx.state != inviteProceeding || tx.cancel != nil {
@@ -254,7 +259,7 @@ func (tx *inviteTx) cancelled(c *sip.Request) {
 	tx.cancel = c
 	fns, req := tx.onCancel, tx.req
 	tx.mu.Unlock()
-	res := sip.NewResponseFromRequest(req, 487, "Request Terminated", nil)
+	res := responseTo(req, 487, "Request Terminated")
 	if err := tx.Respond(res); err != nil {
 		return // a final response overtook the CANCEL
 	}
@@ -307,7 +312,7 @@ func (tx *inviteTx) Respond(res *sip.Response) error {
 		tx.f.send(res, tx.to)
 		return nil
 	}
-	b := tx.f.responseBytes(res)
+	b := tx.f.bufs.bytes(res)
 	switch {
 	case res.StatusCode < 200:
 		tx.last = b
@@ -419,31 +424,9 @@ func (tx *inviteTx) Err() error {
 	return tx.err
 }
 
-// responseBytes is res on the wire, in a slice of its own (kept for
-// retransmissions).
-func (f *udpFront) responseBytes(res *sip.Response) []byte {
-	buf := f.wire(res)
-	defer f.bufs.Put(buf)
-	return bytes.Clone(buf.Bytes())
-}
-
 // send writes res to to, serialized in a pooled buffer (nothing kept).
 func (f *udpFront) send(res *sip.Response, to netip.AddrPort) {
-	buf := f.wire(res)
+	buf := f.bufs.get(res)
 	f.write(buf.Bytes(), to)
-	f.bufs.Put(buf)
-}
-
-// wire is res serialized into one of the front's pooled buffers (sized for
-// SIP, not grown per message); the caller puts it back in f.bufs once the
-// bytes are sent or copied.
-func (f *udpFront) wire(res *sip.Response) *bytes.Buffer {
-	buf, _ := f.bufs.Get().(*bytes.Buffer)
-	if buf == nil {
-		buf = new(bytes.Buffer)
-		buf.Grow(2048)
-	}
-	buf.Reset()
-	res.StringWrite(buf)
-	return buf
+	f.bufs.put(buf)
 }

@@ -1,0 +1,89 @@
+package signaling
+
+import (
+	"net"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// responseTo is the response to a request we received (RFC 3261 §8.2.6),
+// as sipgo's NewResponseFromRequest builds it — the same headers in the
+// same order, rport and received filled in (RFC 3581 §4), a To-tag on all
+// but a 100 — except that it shares the request's header objects where it
+// leaves them as they are (Via, From, Call-ID, CSeq, Record-Route) instead
+// of copying each: a response is serialized once and dropped, and the
+// copies were a tenth of the bytes a call allocated (docs/performance.md).
+// What the response changes gets a copy of its own: the top Via when
+// rport is filled in, and To (with its parameters) when the tag is added.
+// Neither the request nor the response may have a shared header changed
+// afterwards; the handlers add headers, they never edit one in place.
+func responseTo(req *sip.Request, code int, reason string) *sip.Response {
+	return responseTagged(req, code, reason, "")
+}
+
+// responseTagged is responseTo with tag as the To-tag of a response other
+// than 100 (the dialog's), unless the request's To has one; "" makes one.
+func responseTagged(req *sip.Request, code int, reason, tag string) *sip.Response {
+	res := sip.NewResponse(code, reason)
+	res.SipVersion = req.SipVersion
+	// RFC 3261 §20, Table 3; §12.1.1 for early-dialog responses.
+	copyRR := req.Method != sip.REGISTER && !req.IsAck() &&
+		((code >= 180 && code < 300) || (req.IsInvite() && code > 100 && code < 200))
+	if copyRR {
+		for _, h := range req.Headers() {
+			if sip.HeaderToLower(h.Name()) == "record-route" {
+				res.AppendHeader(h)
+			}
+		}
+	}
+	top := true
+	for _, h := range req.Headers() {
+		if sip.HeaderToLower(h.Name()) != "via" {
+			continue
+		}
+		if top {
+			top = false
+			if v := req.Via(); v != nil {
+				if p, ok := v.Params.Get("rport"); ok && p == "" {
+					v = v.Clone()
+					host, port, _ := net.SplitHostPort(req.Source())
+					v.Params.Add("rport", port)
+					v.Params.Add("received", host)
+					h = v
+				}
+			}
+		}
+		res.AppendHeader(h)
+	}
+	if h := req.From(); h != nil {
+		res.AppendHeader(h)
+	}
+	if h := req.To(); h != nil {
+		if code > 100 {
+			to := &sip.ToHeader{DisplayName: h.DisplayName, Address: h.Address, Params: h.Params.Clone()}
+			if !to.Params.Has("tag") {
+				if tag == "" {
+					tag = sip.GenerateTagN(16)
+				}
+				to.Params.Add("tag", tag)
+			}
+			h = to
+		}
+		res.AppendHeader(h)
+	}
+	if h := req.CallID(); h != nil {
+		res.AppendHeader(h)
+	}
+	if h := req.CSeq(); h != nil {
+		res.AppendHeader(h)
+	}
+	if code == 100 {
+		if h := req.GetHeader("Timestamp"); h != nil {
+			res.AppendHeader(h)
+		}
+	}
+	res.SetBody(nil)
+	res.SetTransport(req.Transport())
+	res.SetDestination(req.Source())
+	return res
+}

@@ -1,0 +1,49 @@
+package signaling
+
+import (
+	"bytes"
+	"io"
+	"sync"
+)
+
+// wireBufs are the UDP front's buffers to serialize messages into: pooled,
+// sized for SIP once (wireSize), so that writing a message neither grows a
+// buffer step by step nor leaves one behind per message. What is kept for
+// retransmissions (a request, an ACK, a final response) is copied out at
+// its exact length.
+type wireBufs struct{ p sync.Pool }
+
+// wireSize fits a call's INVITE with its SDP offer and a 200 with its
+// answer, the largest messages of a call, without growing.
+const wireSize = 4096
+
+// wireMessage is a sipgo request or response.
+type wireMessage interface{ StringWrite(io.StringWriter) }
+
+// get returns m serialized in a pooled buffer; put it back once its bytes
+// are sent or copied.
+func (w *wireBufs) get(m wireMessage) *bytes.Buffer {
+	buf, _ := w.p.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+		buf.Grow(wireSize)
+	}
+	buf.Reset()
+	m.StringWrite(buf)
+	return buf
+}
+
+func (w *wireBufs) put(buf *bytes.Buffer) {
+	if buf.Cap() > 4*wireSize { // an outsized message: do not keep its buffer
+		return
+	}
+	w.p.Put(buf)
+}
+
+// bytes returns m serialized, in a slice of its own at its exact length.
+func (w *wireBufs) bytes(m wireMessage) []byte {
+	buf := w.get(m)
+	b := bytes.Clone(buf.Bytes())
+	w.put(buf)
+	return b
+}
