@@ -620,6 +620,14 @@ sb_heap() { # Go heap in use right after a forced GC (the heap profile request r
 	sb_metric go_memstats_heap_inuse_bytes
 }
 sb_ports_rest() { sleep "$SB_PORT_WAIT"; }
+alloc_per_call() { # alloc_per_call BEFORE AFTER CALLS: bytes and objects allocated per call between two Go heap profiles
+	command -v go >/dev/null && [[ -s $1 && -s $2 && $3 -gt 0 ]] || return 0
+	local sum='/^Samples:/ { s = 1; next } /^Locations/ { exit } s && /^ *[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+:/ { o += $1; b += $2 } END { print o + 0, b + 0 }'
+	local o0 b0 o1 b1
+	read -r o0 b0 < <(go tool pprof -raw "$1" 2>/dev/null | awk "$sum")
+	read -r o1 b1 < <(go tool pprof -raw "$2" 2>/dev/null | awk "$sum")
+	awk -v o="$((o1 - o0))" -v b="$((b1 - b0))" -v n="$3" 'BEGIN { printf "%.1f KiB, %.0f objects", b / 1024 / n, o / n }'
+}
 sb_pprof() { # sb_pprof FILE QUERY: save a Go profile (/debug/pprof/QUERY, admin token); quiet if the binary has none
 	local t=60
 	[[ $2 == *seconds=* ]] && t=$((${2##*seconds=} + 30))
@@ -728,8 +736,15 @@ phase_switchboard() {
 		call_args
 		perf_start sb-call "$pid"
 		pprof_start sb-call
+		sb_pprof sb-heap-before-calls.pprof 'heap?gc=1' # allocation counters before the sweep
+		local s0 ncalls
+		s0=$(wc -l <"$STEPS")
 		AFTER_STEP=sb_ports_rest sweep switchboard call $CALL_RATES
 		perf_stop
+		sb_pprof sb-heap-after-calls.pprof 'heap?gc=1'
+		ncalls=$(tail -n +$((s0 + 1)) "$STEPS" | awk -F'\t' '$1 == "switchboard" && $2 == "call" { n += $5 } END { print n + 0 }')
+		R[switchboard.callalloc]=$(alloc_per_call "$OUT/sb-heap-before-calls.pprof" "$OUT/sb-heap-after-calls.pprof" "$ncalls")
+		note "Switchboard: allocated per call over the sweep ($ncalls calls): ${R[switchboard.callalloc]:-n/a (no go tool or no profile)}"
 		rss_calls switchboard "$REMOTE" sb_heap
 		sb_ports_rest
 		stop_pid "$uas"
@@ -838,6 +853,7 @@ fi
 	row "$CALLS_LABEL" "$(maxcell switchboard call)" "$(maxcell kamailio call)" "$(ratio "$(g switchboard.call.max)" "$(g kamailio.call.max)")"
 	row "calls completed at the first failing step" "$(overcell switchboard)" "$(overcell kamailio)" "-"
 	row "CPU-µs per call (at ${cr:-?}/s)" "$(g "switchboard.call.cpu.$cr")" "$(g "kamailio.call.cpu.$cr")" "$(ratio "$(g "switchboard.call.cpu.$cr")" "$(g "kamailio.call.cpu.$cr")")"
+	row "  allocated per call (Go heap profiles, whole sweep)" "${R[switchboard.callalloc]:-n/a}" "-" "-"
 	row "INVITE→200 p50 / p99 (mean) ms (at ${ch:-?}/s)" "$(g "switchboard.call.p50.$ch") / $(g "switchboard.call.p99.$ch") ($(g "switchboard.call.mean.$ch"))" "$(g "kamailio.call.p50.$ch") / $(g "kamailio.call.p99.$ch") ($(g "kamailio.call.mean.$ch"))" "-"
 	row "memory KiB per active call: PSS ($RSS_CALLS calls)" "$sbpss" "$(g kamailio.rsscall)" "$(ratio "$(g switchboard.rsscall)" "$(g kamailio.rsscall)")"
 	row "  allocated: Go heap after a forced GC / Kamailio shm" "$(g switchboard.alloccall)" "$(g kamailio.alloccall)" "$(ratio "$(g switchboard.alloccall)" "$(g kamailio.alloccall)")"
