@@ -544,12 +544,8 @@ func (s *Server) reject(req *sip.Request, tx sip.ServerTransaction, rej *rejecti
 	if tx == nil {
 		return
 	}
-	res := responseTo(req, rej.code, rej.reason)
+	res := s.response(req, rej.code, rej.reason, rej.hdrs...)
 	res.SipVersion = "SIP/2.0"
-	for _, h := range rej.hdrs {
-		res.AppendHeader(h)
-	}
-	res.AppendHeader(s.fixed.server)
 	if err := tx.Respond(res); err != nil {
 		s.log.Debug("respond", "err", err, "status", rej.code)
 	}

@@ -101,7 +101,8 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 // front the 100 waits tryingDelay and is dropped when the call has
 // answered meanwhile (trying.go); sipgo's transports get it at once.
 func (s *Server) serveInvite(req *sip.Request, tx sip.ServerTransaction, ir callctl.InviteRequest) {
-	if ft, ok := frontInvite(tx); ok {
+	ft, front := frontInvite(tx)
+	if front {
 		ft.tryingLater() // only when no answer comes first (trying.go)
 	} else {
 		s.respond(req, tx, 100, "Trying")
@@ -135,7 +136,7 @@ func (s *Server) serveInvite(req *sip.Request, tx sip.ServerTransaction, ir call
 			ev.Cancel()
 		}
 	}
-	if ft, ok := frontInvite(tx); ok {
+	if front {
 		ft.keep() // the front's transaction lives on without its handler
 		return
 	}
