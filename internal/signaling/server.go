@@ -157,33 +157,40 @@ func (s *Server) Start(engine *callctl.Engine) error {
 	// Linux caps it at net.core.rmem_max / wmem_max.
 	_ = sock.SetReadBuffer(udpSocketBuffer)
 	_ = sock.SetWriteBuffer(udpSocketBuffer)
-	udp := newUDPFront(s, sock) // REGISTER and OPTIONS answered here, the rest to sipgo (udpfront.go)
 	tcpNet := "tcp"
 	if network == "udp4" {
 		tcpNet = "tcp4"
 	}
 	tcp, err := net.Listen(tcpNet, s.cfg.Listen)
 	if err != nil {
-		udp.Close()
+		sock.Close()
 		return fmt.Errorf("listen sip tcp %s: %w", s.cfg.Listen, err)
 	}
+	var tlsLn net.Listener
 	if s.tls != nil {
-		ln, err := tls.Listen(tcpNet, s.cfg.TLS.Listen, s.tls.conf)
-		if err != nil {
-			udp.Close()
+		if tlsLn, err = tls.Listen(tcpNet, s.cfg.TLS.Listen, s.tls.conf); err != nil {
+			sock.Close()
 			tcp.Close()
 			return fmt.Errorf("listen sip tls %s: %w", s.cfg.TLS.Listen, err)
 		}
-		s.tlsLn = ln
-		s.tlsPort = ln.Addr().(*net.TCPAddr).Port
-		go func() { s.serveErr <- s.srv.ServeTLS(listener{Listener: ln, st: s.tls}) }()
-		s.log.Info("sip tls listening", "tls", ln.Addr().String())
 	}
+	// What the handlers read without a lock (our Contact's ports) is set
+	// before the front's readers start.
+	s.mu.Lock()
+	s.udpAddr = sock.LocalAddr().String()
+	s.port = sock.LocalAddr().(*net.UDPAddr).Port
+	if tlsLn != nil {
+		s.tlsLn, s.tlsPort = tlsLn, tlsLn.Addr().(*net.TCPAddr).Port
+	}
+	s.mu.Unlock()
+	udp := newUDPFront(s, sock) // REGISTER and OPTIONS answered here, the rest to sipgo (udpfront.go)
 	s.mu.Lock()
 	s.udp, s.tcp = udp, tcp
-	s.udpAddr = udp.LocalAddr().String()
-	s.port = udp.LocalAddr().(*net.UDPAddr).Port
 	s.mu.Unlock()
+	if tlsLn != nil {
+		go func() { s.serveErr <- s.srv.ServeTLS(listener{Listener: tlsLn, st: s.tls}) }()
+		s.log.Info("sip tls listening", "tls", tlsLn.Addr().String())
+	}
 	s.clients.Store(udp.clients)
 	go func() { s.serveErr <- s.srv.ServeUDP(udp) }()
 	go func() { s.serveErr <- s.srv.ServeTCP(tcp) }()
