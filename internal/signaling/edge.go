@@ -201,5 +201,8 @@ func (s *Server) NotifyCheckSync(ctx context.Context, b pbx.Binding) (int, error
 	if err != nil {
 		return 0, err
 	}
+	if res == nil { // sipgo ended the transaction without an answer (shutting down)
+		return 0, sip.ErrTransactionTerminated
+	}
 	return res.StatusCode, nil
 }

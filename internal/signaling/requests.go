@@ -126,7 +126,11 @@ func (s *Server) do(ctx context.Context, r *sip.Request) (*sip.Response, error) 
 	c, to, front := s.overFront(r)
 	s.prepare(r, front)
 	if !front {
-		return s.cli.Do(ctx, r, sipNoBuild)
+		res, err := s.cli.Do(ctx, r, sipNoBuild)
+		if res == nil && err == nil { // sipgo ended the transaction without an answer (shutting down)
+			err = sip.ErrTransactionTerminated
+		}
+		return res, err
 	}
 	tx, err := c.request(r, to, nil)
 	if err != nil {
