@@ -507,15 +507,19 @@ func unsupportedRequire(req *sip.Request) []string {
 // §8.2.3; RFC 4475 invut) or that accepts no SDP in answer (406, RFC 4475
 // sdp01). Multipart bodies are not taken apart: they are refused too.
 func checkInviteContent(req *sip.Request) *rejection {
-	accept := sip.NewHeader("Accept", "application/sdp")
 	if len(req.Body()) > 0 {
-		if ct := req.ContentType(); ct != nil && mediaType(ct.Value()) != "application/sdp" {
-			return reject(415, "content-type "+mediaType(ct.Value()), accept)
+		if ct, ok := firstValue(req, "Content-Type", "c"); ok && mediaType(ct) != "application/sdp" {
+			return reject(415, "content-type "+mediaType(ct), acceptSDP())
 		}
 	}
 	var listed, sdp bool
-	for _, h := range req.GetHeaders("Accept") {
-		for _, t := range strings.Split(h.Value(), ",") {
+	for _, h := range req.Headers() {
+		if !isNamed(h, "Accept", "") {
+			continue
+		}
+		for v := h.Value(); v != ""; {
+			var t string
+			t, v, _ = strings.Cut(v, ",")
 			switch mediaType(t) {
 			case "":
 			case "application/sdp", "application/*", "*/*":
@@ -526,10 +530,13 @@ func checkInviteContent(req *sip.Request) *rejection {
 		}
 	}
 	if listed && !sdp {
-		return reject(406, "accept without application/sdp", accept)
+		return reject(406, "accept without application/sdp", acceptSDP())
 	}
 	return nil
 }
+
+// acceptSDP is the Accept header of a 415 or 406 to an INVITE.
+func acceptSDP() sip.Header { return sip.NewHeader("Accept", "application/sdp") }
 
 // mediaType is the lowercased type/subtype of a media-range or
 // Content-Type value, without parameters.

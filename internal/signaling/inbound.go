@@ -171,7 +171,7 @@ func (in *inbound) response(code int, reason string, sdp []byte) *sip.Response {
 	}
 	if len(sdp) > 0 {
 		res.AppendHeader(in.s.fixed.sdp)
-		res.SetBody(sdp)
+		setBody(res, sdp)
 	}
 	return res
 }

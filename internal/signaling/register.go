@@ -48,7 +48,7 @@ func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 		}
 		r.Expires = v
 	}
-	for _, h := range req.GetHeaders("Contact") {
+	for _, h := range req.Headers() {
 		ch, ok := h.(*sip.ContactHeader)
 		if !ok {
 			continue
@@ -97,25 +97,6 @@ func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 	if err := tx.Respond(res); err != nil {
 		s.log.Debug("respond register", "err", err)
 	}
-}
-
-// headerNamed returns the first header of req with that name (any case).
-// sipgo's GetHeader lowercases the name of every header it passes, with an
-// allocation for each one its switch does not know (Authorization,
-// User-Agent, Expires...): on the REGISTER path that was a third of the
-// handler's allocations.
-func headerNamed(req *sip.Request, name string) sip.Header {
-	return headerIn(req.Headers(), name)
-}
-
-// headerIn returns the first of hs with that name (any case).
-func headerIn(hs []sip.Header, name string) sip.Header {
-	for _, h := range hs {
-		if strings.EqualFold(h.Name(), name) {
-			return h
-		}
-	}
-	return nil
 }
 
 func (s *Server) hook(outcome string) {

@@ -35,7 +35,7 @@ func (s *Server) overFront(r *sip.Request) (*udpClients, netip.AddrPort, bool) {
 // through the front, where sipgo will not fill in the sent-by), then the
 // mandatory headers it lacks. A request with a Via is left as built.
 func (s *Server) prepare(r *sip.Request, front bool) {
-	if r.Via() != nil {
+	if hasHeader(r, "Via", "v") {
 		return
 	}
 	if front {

@@ -31,14 +31,14 @@ func responseTagged(req *sip.Request, code int, reason, tag string) *sip.Respons
 		((code >= 180 && code < 300) || (req.IsInvite() && code > 100 && code < 200))
 	if copyRR {
 		for _, h := range req.Headers() {
-			if sip.HeaderToLower(h.Name()) == "record-route" {
+			if isNamed(h, "Record-Route", "") {
 				res.AppendHeader(h)
 			}
 		}
 	}
 	top := true
 	for _, h := range req.Headers() {
-		if sip.HeaderToLower(h.Name()) != "via" {
+		if !isNamed(h, "Via", "v") {
 			continue
 		}
 		if top {
@@ -78,11 +78,11 @@ func responseTagged(req *sip.Request, code int, reason, tag string) *sip.Respons
 		res.AppendHeader(h)
 	}
 	if code == 100 {
-		if h := req.GetHeader("Timestamp"); h != nil {
+		if h := headerNamed(req, "Timestamp"); h != nil {
 			res.AppendHeader(h)
 		}
 	}
-	res.SetBody(nil)
+	setBody(res, nil)
 	res.SetTransport(req.Transport())
 	res.SetDestination(req.Source())
 	return res

@@ -12,13 +12,9 @@ import "github.com/emiago/sipgo/sip"
 
 // recordRoutes returns the Record-Route URIs of m in order, or reversed
 // (the UAC's view, from a 2xx).
-func recordRoutes(m sip.Message, reversed bool) []sip.Uri {
-	hs := m.GetHeaders("Record-Route")
-	if len(hs) == 0 {
-		return nil
-	}
-	out := make([]sip.Uri, 0, len(hs))
-	for _, h := range hs {
+func recordRoutes(m message, reversed bool) []sip.Uri {
+	var out []sip.Uri
+	for _, h := range m.Headers() {
 		rr, ok := h.(*sip.RecordRouteHeader)
 		if !ok {
 			continue

@@ -19,10 +19,11 @@ func TestRouteSets(t *testing.T) {
 		"CSeq: 1 INVITE",
 		"Content-Length: 0",
 		"", ""}, "\r\n")
-	m, err := sip.ParseMessage([]byte(raw))
+	parsed, err := sip.ParseMessage([]byte(raw))
 	if err != nil {
 		t.Fatal(err)
 	}
+	m := parsed.(message)
 	hosts := func(us []sip.Uri) string {
 		var out []string
 		for _, u := range us {

@@ -60,25 +60,12 @@ func (c TimerConfig) withDefaults() TimerConfig {
 
 const tagTimer = "timer"
 
-// headerValues returns the values of a header given by its full or compact
-// name.
-func headerValues(m sip.Message, name, compact string) []string {
-	var out []string
-	for _, n := range []string{name, compact} {
-		for _, h := range m.GetHeaders(n) {
-			out = append(out, h.Value())
-		}
-	}
-	return out
-}
-
-// hasOption says whether a Supported/Require style header lists tag.
-func hasOption(m sip.Message, name, compact, tag string) bool {
-	for _, v := range headerValues(m, name, compact) {
-		for _, t := range strings.Split(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(t), tag) {
-				return true
-			}
+// hasOption says whether a Supported/Require style header (by its full or
+// compact name) lists tag.
+func hasOption(m message, name, compact, tag string) bool {
+	for _, h := range m.Headers() {
+		if isNamed(h, name, compact) && listHas(h.Value(), tag) {
+			return true
 		}
 	}
 	return false
@@ -111,21 +98,21 @@ func parseSessionExpires(v string) (secs int, refresher string, ok bool) {
 }
 
 // sessionExpires reads a message's Session-Expires header.
-func sessionExpires(m sip.Message) (secs int, refresher string, ok bool) {
-	v := headerValues(m, "Session-Expires", "x")
-	if len(v) == 0 {
+func sessionExpires(m message) (secs int, refresher string, ok bool) {
+	v, ok := firstValue(m, "Session-Expires", "x")
+	if !ok {
 		return 0, "", false
 	}
-	return parseSessionExpires(v[0])
+	return parseSessionExpires(v)
 }
 
 // minSE reads a message's Min-SE header (0 when absent or malformed).
-func minSE(m sip.Message) int {
-	v := headerValues(m, "Min-SE", "")
-	if len(v) == 0 {
+func minSE(m message) int {
+	v, ok := firstValue(m, "Min-SE", "")
+	if !ok {
 		return 0
 	}
-	delta, _, _ := strings.Cut(v[0], ";")
+	delta, _, _ := strings.Cut(v, ";")
 	n, err := strconv.Atoi(strings.TrimSpace(delta))
 	if err != nil || n < 0 {
 		return 0
@@ -133,7 +120,7 @@ func minSE(m sip.Message) int {
 	return n
 }
 
-func allowsUpdate(m sip.Message) bool {
+func allowsUpdate(m message) bool {
 	return hasOption(m, "Allow", "", "UPDATE")
 }
 
@@ -395,7 +382,7 @@ func (s *Server) answerRefresh(req *sip.Request, tx sip.ServerTransaction, st *s
 	if req.Method == sip.INVITE {
 		if sdp, _, _ := st.current(); len(sdp) > 0 {
 			res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-			res.SetBody(sdp)
+			setBody(res, sdp)
 		}
 	}
 	if err := tx.Respond(res); err != nil {

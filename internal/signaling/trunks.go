@@ -85,7 +85,7 @@ func (s *Server) handleGatewayInvite(req *sip.Request, tx sip.ServerTransaction,
 	if f := req.From(); f != nil {
 		calling = numberOf(f.Address)
 	}
-	if pai := req.GetHeader("P-Asserted-Identity"); pai != nil {
+	if pai := headerNamed(req, "P-Asserted-Identity"); pai != nil {
 		var u sip.Uri
 		if v := strings.Trim(strings.TrimSpace(pai.Value()), "<>"); sip.ParseUri(v, &u) == nil {
 			calling = numberOf(u)

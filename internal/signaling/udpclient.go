@@ -466,8 +466,10 @@ func (t *udpClientTx) nonSuccessAck(res *sip.Response) *sip.Request {
 	inv := t.req
 	ack := sip.NewRequest(sip.ACK, *inv.Recipient.Clone())
 	ack.AppendHeader(sip.HeaderClone(inv.Via()))
-	for _, h := range inv.GetHeaders("Route") {
-		ack.AppendHeader(sip.HeaderClone(h))
+	for _, h := range inv.Headers() {
+		if isNamed(h, "Route", "") {
+			ack.AppendHeader(sip.HeaderClone(h))
+		}
 	}
 	mf := sip.MaxForwardsHeader(70)
 	ack.AppendHeader(&mf)
@@ -479,7 +481,7 @@ func (t *udpClientTx) nonSuccessAck(res *sip.Response) *sip.Request {
 	}
 	ack.AppendHeader(sip.HeaderClone(inv.CallID()))
 	ack.AppendHeader(&sip.CSeqHeader{SeqNo: inv.CSeq().SeqNo, MethodName: sip.ACK})
-	ack.SetBody(nil)
+	setBody(ack, nil)
 	return ack
 }
 

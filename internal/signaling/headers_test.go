@@ -1,0 +1,106 @@
+package signaling
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+func parsedInvite(t *testing.T, extra ...string) *sip.Request {
+	t.Helper()
+	lines := append([]string{
+		"INVITE sip:+15551234@sb.example.com SIP/2.0",
+		"Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-1",
+		"From: <sip:alice@example.com>;tag=a",
+		"To: <sip:+15551234@sb.example.com>",
+		"Call-ID: c1",
+		"CSeq: 1 INVITE",
+		"Subject: Performance Test",
+		"Allow: INVITE, ACK, BYE, CANCEL, UPDATE",
+		"k: 100rel, timer",
+		"x: 1800;refresher=uac",
+		"Min-SE: 90",
+		"Max-Forwards: 70",
+	}, extra...)
+	raw := strings.Join(append(lines, "Content-Length: 0", "", ""), "\r\n")
+	m, err := sip.ParseMessage([]byte(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m.(*sip.Request)
+}
+
+func TestHeaderHelpers(t *testing.T) {
+	req := parsedInvite(t)
+	if !hasOption(req, "Supported", "k", "TIMER") || hasOption(req, "Require", "", "timer") {
+		t.Error("hasOption: Supported (compact k) lists timer, no Require")
+	}
+	if !allowsUpdate(req) {
+		t.Error("allowsUpdate: Allow lists UPDATE")
+	}
+	if secs, ref, ok := sessionExpires(req); !ok || secs != 1800 || ref != "uac" {
+		t.Errorf("sessionExpires (compact x) = %d %q %v", secs, ref, ok)
+	}
+	if n := minSE(req); n != 90 {
+		t.Errorf("minSE = %d", n)
+	}
+	if v, ok := firstValue(req, "subject", "s"); !ok || v != "Performance Test" {
+		t.Errorf("firstValue(subject) = %q %v", v, ok)
+	}
+	if hasHeader(req, "Accept", "") {
+		t.Error("hasHeader: no Accept")
+	}
+	for _, c := range []struct {
+		v, tag string
+		want   bool
+	}{{"a, b,c", "c", true}, {" A ", "a", true}, {"ab", "a", false}, {"", "a", false}, {"a,,b", "", true}} {
+		if got := listHas(c.v, c.tag); got != c.want {
+			t.Errorf("listHas(%q, %q) = %v", c.v, c.tag, got)
+		}
+	}
+}
+
+// The lookups allocate nothing, unlike sipgo's GetHeader(s), which lowercase
+// every header name outside their short list (Subject, Allow, …) each time.
+func TestHeaderHelpersAllocateNothing(t *testing.T) {
+	req := parsedInvite(t, "Accept: application/sdp")
+	n := testing.AllocsPerRun(100, func() {
+		_ = hasOption(req, "Supported", "k", "timer")
+		_ = hasOption(req, "Require", "", "timer")
+		_ = minSE(req)
+		_, _ = firstValue(req, "Accept", "")
+		_ = hasHeader(req, "Via", "v")
+		_ = headerNamed(req, "Timestamp")
+		_ = checkInviteContent(req)
+	})
+	if n != 0 {
+		t.Errorf("%v allocations per run, want 0", n)
+	}
+}
+
+// setBody writes the same message as sipgo's SetBody, with one
+// Content-Length, on a new message and on one that has it already.
+func TestSetBodyMatchesSipgo(t *testing.T) {
+	for _, body := range [][]byte{nil, []byte("v=0\r\n")} {
+		for _, preset := range []bool{false, true} {
+			mk := func() *sip.Response {
+				res := sip.NewResponse(200, "OK")
+				res.AppendHeader(sip.NewHeader("Server", "sb"))
+				if preset {
+					res.SetBody([]byte("old body"))
+				}
+				return res
+			}
+			ours, theirs := mk(), mk()
+			setBody(ours, body)
+			theirs.SetBody(body)
+			if ours.String() != theirs.String() {
+				t.Errorf("body %q preset %v:\nours   %q\nsipgo  %q", body, preset, ours.String(), theirs.String())
+			}
+			if c := strings.Count(ours.String(), "Content-Length"); c != 1 {
+				t.Errorf("body %q preset %v: %d Content-Length headers", body, preset, c)
+			}
+		}
+	}
+}
