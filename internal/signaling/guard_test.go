@@ -140,13 +140,7 @@ func TestReject420ListsOptionTags(t *testing.T) {
 // parses (the shared corpus, when present) and checks the answers the
 // guard itself is responsible for.
 func TestCheckRequestRFC4475(t *testing.T) {
-	dir := filepath.Join("..", "..", "..", "shared", "testdata", "rfc4475")
-	if env := os.Getenv("SWITCHBOARD_TESTDATA"); env != "" {
-		dir = filepath.Join(env, "rfc4475")
-	}
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("shared corpus not found: %v", err)
-	}
+	dir := sharedCorpus(t, "rfc4475")
 	want := map[string]int{
 		"badvers": 505, "unkscm": 416, "bext01": 420, "zeromf": 483, "insuf": 400, "multi01": 400,
 		"mcl01": 400, "mismatch01": 400, "mismatch02": 400, "invut": 415, "sdp01": 406,

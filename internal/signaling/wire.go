@@ -2,8 +2,9 @@ package signaling
 
 import (
 	"bytes"
-	"io"
 	"sync"
+
+	"github.com/emiago/sipgo/sip"
 )
 
 // wireBufs are the UDP front's buffers to serialize messages into: pooled,
@@ -17,19 +18,16 @@ type wireBufs struct{ p sync.Pool }
 // answer, the largest messages of a call, without growing.
 const wireSize = 4096
 
-// wireMessage is a sipgo request or response.
-type wireMessage interface{ StringWrite(io.StringWriter) }
-
 // get returns m serialized in a pooled buffer; put it back once its bytes
 // are sent or copied.
-func (w *wireBufs) get(m wireMessage) *bytes.Buffer {
+func (w *wireBufs) get(m sip.Message) *bytes.Buffer {
 	buf, _ := w.p.Get().(*bytes.Buffer)
 	if buf == nil {
 		buf = new(bytes.Buffer)
 		buf.Grow(wireSize)
 	}
 	buf.Reset()
-	m.StringWrite(buf)
+	writeMessage(buf, m) // wirewrite.go
 	return buf
 }
 
@@ -41,7 +39,7 @@ func (w *wireBufs) put(buf *bytes.Buffer) {
 }
 
 // bytes returns m serialized, in a slice of its own at its exact length.
-func (w *wireBufs) bytes(m wireMessage) []byte {
+func (w *wireBufs) bytes(m sip.Message) []byte {
 	buf := w.get(m)
 	b := bytes.Clone(buf.Bytes())
 	w.put(buf)

@@ -1,7 +1,6 @@
 package robust
 
 import (
-	"bytes"
 	"fmt"
 	"net"
 	"os"
@@ -12,61 +11,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/switchboard-pbx/switchboard/internal/testkit"
 )
-
-// protosCase is one PROTOS c07-sip test case: an INVITE and its teardown,
-// with the suite's placeholders still in.
-type protosCase struct {
-	name             string
-	invite, teardown []byte
-}
-
-// readProtosCase splits a case file: "<len> <INVITE>" then "<len>
-// <teardown>", each length the byte count of the message after it.
-func readProtosCase(path string) (protosCase, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return protosCase{}, err
-	}
-	c := protosCase{name: filepath.Base(path)}
-	var msgs [][]byte
-	for len(msgs) < 2 {
-		sp := bytes.IndexByte(b, ' ')
-		if sp <= 0 {
-			return c, fmt.Errorf("%s: no length prefix for message %d", c.name, len(msgs)+1)
-		}
-		n, err := strconv.Atoi(string(b[:sp]))
-		if err != nil || n < 0 || sp+1+n > len(b) {
-			return c, fmt.Errorf("%s: bad length prefix %q", c.name, b[:sp])
-		}
-		msgs = append(msgs, b[sp+1:sp+1+n])
-		b = b[sp+1+n:]
-	}
-	c.invite, c.teardown = msgs[0], msgs[1]
-	return c, nil
-}
-
-// protosFill replaces the suite's placeholders (see the corpus README).
-type protosFill struct {
-	to, from, addr string
-	port           int
-	callID, branch string
-	teardown       string // CANCEL or BYE
-}
-
-func (f protosFill) apply(msg []byte) []byte {
-	s := string(msg)
-	r := strings.NewReplacer(
-		"<To>", f.to, "<From>", f.from, "<From-Address>", f.addr, "<From-IP>", f.addr,
-		"<Local-Port>", strconv.Itoa(f.port), "<Call-ID>", f.callID, "<CSeq>", "1",
-		"<Branch-ID>", f.branch, "<Teardown-Method>", f.teardown)
-	s = r.Replace(s)
-	body := ""
-	if i := strings.Index(s, "\r\n\r\n"); i >= 0 {
-		body = s[i+4:]
-	}
-	return []byte(strings.ReplaceAll(s, "<Content-Length>", strconv.Itoa(len(body))))
-}
 
 // TestPROTOS sends all 4527 cases of PROTOS c07-sip over UDP, each INVITE
 // followed by its CANCEL (the few too large for a datagram go over TCP).
@@ -89,17 +36,17 @@ func TestPROTOS(t *testing.T) {
 	if len(files) != 4527 {
 		t.Fatalf("%d cases in %s, want 4527", len(files), dir)
 	}
-	cases := make([]protosCase, len(files))
+	cases := make([]testkit.ProtosCase, len(files))
 	for i, f := range files {
-		if cases[i], err = readProtosCase(f); err != nil {
+		if cases[i], err = testkit.ReadProtosCase(f); err != nil {
 			t.Fatal(err)
 		}
 	}
 
 	sock := dialUDP(t, s.SIP)
-	fill := func(name, kind string) protosFill {
-		return protosFill{to: "bob@" + domain, from: "alice@" + domain, addr: "127.0.0.1", port: sock.port(),
-			callID: "protos-" + kind + "-" + name, branch: kind + name, teardown: "CANCEL"}
+	fill := func(name, kind string) testkit.ProtosFill {
+		return testkit.ProtosFill{To: "bob@" + domain, From: "alice@" + domain, Addr: "127.0.0.1", Port: sock.port(),
+			CallID: "protos-" + kind + "-" + name, Branch: kind + name, Teardown: "CANCEL"}
 	}
 	// One reader answers every final response to an INVITE with an ACK
 	// (so the server's transactions end at once) and hands the probes'
@@ -129,7 +76,7 @@ func TestPROTOS(t *testing.T) {
 	probe := func(after string) {
 		t.Helper()
 		f := fill(after, "probe")
-		code, ok := r.request(f.callID+"@127.0.0.1", f.apply(cases[0].invite), 10*time.Second)
+		code, ok := r.request(f.CallID+"@127.0.0.1", f.Apply(cases[0].Invite), 10*time.Second)
 		if !ok {
 			s.requireRunning(t)
 			t.Fatalf("after case %s the valid case 0 got no final response within 10s", after)
@@ -137,7 +84,7 @@ func TestPROTOS(t *testing.T) {
 		if code != 407 {
 			t.Errorf("after case %s the valid case 0 got %d, want 407", after, code)
 		}
-		sock.send(t, f.apply(cases[0].teardown))
+		sock.send(t, f.Apply(cases[0].Teardown))
 	}
 
 	// Warm up, then measure the baseline.
@@ -152,8 +99,8 @@ func TestPROTOS(t *testing.T) {
 		if time.Since(start) > budget {
 			t.Fatalf("budget of %v spent after %d of %d cases", budget, i, len(cases))
 		}
-		f := fill(c.name, "case")
-		inv, td := f.apply(c.invite), f.apply(c.teardown)
+		f := fill(c.Name, "case")
+		inv, td := f.Apply(c.Invite), f.Apply(c.Teardown)
 		if len(inv) > maxUDP || len(td) > maxUDP {
 			// Larger than any UDP datagram: these go over TCP instead,
 			// where they test the stream parser's size limit.
@@ -172,7 +119,7 @@ func TestPROTOS(t *testing.T) {
 			}
 		}
 		if (i+1)%probeEvery == 0 || i == len(cases)-1 {
-			probe(c.name) // also a sync: its answer comes after all before it was read
+			probe(c.Name) // also a sync: its answer comes after all before it was read
 			unsynced = 0
 		}
 	}
