@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 )
 
@@ -102,5 +103,52 @@ func TestSetBodyMatchesSipgo(t *testing.T) {
 				t.Errorf("body %q preset %v: %d Content-Length headers", body, preset, c)
 			}
 		}
+	}
+}
+
+// A request our builders made, completed by complete, is the request
+// sipgo's ClientRequestBuild would have made of it; one lacking a mandatory
+// header is left to ClientRequestBuild.
+func TestCompleteMatchesSipgo(t *testing.T) {
+	ua, err := sipgo.NewUA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ua.Close()
+	cli, err := sipgo.NewClient(ua)
+	if err != nil {
+		t.Fatal(err)
+	}
+	build := func(body []byte) *sip.Request {
+		inv := builtMessages()["invite"].(*sip.Request)
+		r := sip.NewRequest(sip.BYE, inv.Recipient)
+		r.AppendHeader(inv.Via())
+		r.AppendHeader(inv.From())
+		r.AppendHeader(inv.To())
+		r.AppendHeader(inv.CallID())
+		r.AppendHeader(&sip.CSeqHeader{SeqNo: 2, MethodName: sip.BYE})
+		mf := sip.MaxForwardsHeader(70)
+		r.AppendHeader(&mf)
+		if body != nil {
+			r.SetBody(body)
+		}
+		return r
+	}
+	for _, body := range [][]byte{nil, []byte("v=0\r\n")} {
+		ours, theirs := build(body), build(body)
+		if !complete(ours) {
+			t.Fatal("complete: a request with every mandatory header is not complete")
+		}
+		if err := sipgo.ClientRequestBuild(cli, theirs); err != nil {
+			t.Fatal(err)
+		}
+		if ours.String() != theirs.String() {
+			t.Errorf("body %q:\nours  %q\nsipgo %q", body, ours.String(), theirs.String())
+		}
+	}
+	r := sip.NewRequest(sip.BYE, sip.Uri{Host: "example.com"})
+	r.AppendHeader(&sip.CSeqHeader{SeqNo: 2, MethodName: sip.BYE})
+	if complete(r) {
+		t.Error("complete: a request without From, To, Call-ID and Max-Forwards is complete")
 	}
 }

@@ -68,8 +68,8 @@ type Server struct {
 	dialogs dialogTable
 	host    string
 	port    int
-	udpAddr string // local address of the UDP listener (reused for requests)
-	guard   *guard // bans and request validation (guard.go)
+	udpAddr sip.Addr // local address of the UDP listener, for requests sent from it
+	guard   *guard   // bans and request validation (guard.go)
 	fixed   fixedHeaders
 
 	closing  atomic.Bool
@@ -177,7 +177,9 @@ func (s *Server) Start(engine *callctl.Engine) error {
 	// What the handlers read without a lock (our Contact's ports) is set
 	// before the front's readers start.
 	s.mu.Lock()
-	s.udpAddr = sock.LocalAddr().String()
+	if la := sock.LocalAddr().(*net.UDPAddr); la != nil {
+		s.udpAddr = sip.Addr{IP: la.IP, Port: la.Port}
+	}
 	s.port = sock.LocalAddr().(*net.UDPAddr).Port
 	if tlsLn != nil {
 		s.tlsLn, s.tlsPort = tlsLn, tlsLn.Addr().(*net.TCPAddr).Port

@@ -370,6 +370,32 @@ func TestUDPClientAnsweredCallAndBye(t *testing.T) {
 	quiet(t, peer, 20*testT1, "BYE retransmitted after its 200")
 }
 
+// A BYE the callee never answers ends with its transaction's Timer F
+// (64×T1): Bye has no deadline of its own.
+func TestUDPClientByeUnansweredEndsAtTimerF(t *testing.T) {
+	s, peer := clientServer(t)
+	o := dialPeer(t, s, peer, &legRecorder{})
+	inv, _ := peerRequest(t, peer, time.Second)
+	peerRespond(t, peer, s, inv, 200, "callee")
+	for ack := (*sip.Request)(nil); ack == nil || ack.Method != sip.ACK; {
+		ack, _ = peerRequest(t, peer, time.Second)
+	}
+	start := time.Now()
+	bye := make(chan error, 1)
+	go func() { bye <- o.Bye() }()
+	select {
+	case err := <-bye:
+		if err == nil {
+			t.Fatal("Bye to a silent callee returned no error")
+		}
+		if d := time.Since(start); d < 60*testT1 {
+			t.Errorf("Bye gave up after %v, before Timer F (%v)", d, 64*testT1)
+		}
+	case <-time.After(64*testT1 + 5*time.Second):
+		t.Fatal("Bye still waiting well after Timer F")
+	}
+}
+
 // A CANCEL copies the INVITE's Via (its branch); the 487 that follows is
 // ACKed by the INVITE transaction and the cancelled leg reports nothing.
 func TestUDPClientCancel(t *testing.T) {
