@@ -6,6 +6,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -14,6 +15,9 @@ import (
 	"github.com/switchboard-pbx/switchboard/internal/config"
 	"github.com/switchboard-pbx/switchboard/internal/obs"
 )
+
+// logFlush is how long a log line may wait to be written with others.
+const logFlush = 50 * time.Millisecond
 
 func newServeCmd(d deps) *cobra.Command {
 	cmd := &cobra.Command{
@@ -46,7 +50,11 @@ not start (exit status 2).`,
 			if err != nil {
 				return &exitError{code: exitUsage, err: err}
 			}
-			log, err := obs.NewLogger(cmd.ErrOrStderr(), cfg.LogLevel)
+			// The log's lines are written in batches (obs.LineBuffer), at
+			// most logFlush after they are logged.
+			logOut := obs.NewLineBuffer(cmd.ErrOrStderr(), logFlush)
+			defer logOut.Close()
+			log, err := obs.NewLogger(logOut, cfg.LogLevel)
 			if err != nil {
 				return &exitError{code: exitUsage, err: err}
 			}
