@@ -107,8 +107,14 @@ func (c *call) closeLocked() {
 	c.e.wg.Done()
 }
 
-// watch hangs the call up when ctx ends (as Shutdown does).
+// watch hangs the call up when ctx ends (as Shutdown does). A context that
+// never ends (signaling passes context.Background: Shutdown hangs calls up)
+// is not watched: context.AfterFunc would cost ≈ 6 objects a call for a
+// callback that cannot run.
 func (c *call) watch(ctx context.Context) {
+	if ctx.Done() == nil {
+		return
+	}
 	c.stopCtx = context.AfterFunc(ctx, func() {
 		c.post(func() {
 			c.hangupAll()

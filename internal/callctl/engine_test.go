@@ -135,6 +135,11 @@ type rig struct {
 }
 
 func newRig(t *testing.T, devices int, target string) *rig {
+	return newRigCtx(t, context.Background(), devices, target)
+}
+
+// newRigCtx is newRig with the context the call is started with.
+func newRigCtx(t *testing.T, ctx context.Context, devices int, target string) *rig {
 	alice := pbx.User{Tenant: "contoso", SIPAddress: "alice@contoso.com", Extension: "1001"}
 	bob := pbx.User{Tenant: "contoso", SIPAddress: "bob@contoso.com", Extension: "1002"}
 	dir := directory.Build([]pbx.Tenant{{Name: "contoso", Domains: []string{"contoso.com"}}}, []pbx.User{alice, bob})
@@ -146,7 +151,7 @@ func newRig(t *testing.T, devices int, target string) *rig {
 	r := &rig{in: &fakeIn{}, d: &fakeDialer{}, rec: &fakeRec{}}
 	r.e = NewEngine(Config{RingTimeout: time.Hour}, Deps{Directory: func() *directory.Directory { return dir },
 		Locator: loc, Dialer: r.d, Media: fakeMedia{}, Recorder: r.rec})
-	r.ev = r.e.Invite(context.Background(), InviteRequest{CallID: "c1", Caller: &alice, Target: target, SDP: []byte("v=0")}, r.in)
+	r.ev = r.e.Invite(ctx, InviteRequest{CallID: "c1", Caller: &alice, Target: target, SDP: []byte("v=0")}, r.in)
 	return r
 }
 
@@ -277,6 +282,28 @@ func TestShutdownHangsUp(t *testing.T) {
 	if !r.in.has("bye") || !r.d.out(0).has("bye") || r.e.Active() != 0 {
 		t.Fatalf("in %v out %v", r.in.log, r.d.out(0).log)
 	}
+}
+
+// A call started with a context that ends is hung up when it ends; one
+// started with context.Background (as signaling does) is not watched at all.
+func TestCallContextEndHangsUp(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r := newRigCtx(t, ctx, 1, "1002")
+	waitFor(t, "fork", func() bool { return r.d.out(0) != nil })
+	r.d.out(0).ev.Answered(nil)
+	waitFor(t, "answer", func() bool { return r.in.has("answer") })
+	cancel()
+	waitFor(t, "hung up", func() bool { return r.in.has("bye") && r.d.out(0).has("bye") && r.e.Active() == 0 })
+
+	b := newRig(t, 1, "1002")
+	waitFor(t, "fork", func() bool { return b.d.out(0) != nil })
+	b.e.calls.Range(func(_, v any) bool {
+		if v.(*call).stopCtx != nil {
+			t.Error("a call started with context.Background is watched")
+		}
+		return true
+	})
 }
 
 // A 2xx from a second device after another answered is ended with a BYE and
