@@ -92,11 +92,33 @@ func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 		}
 		res.AppendHeader(sip.NewHeader("Contact", "<"+b.Contact+">;expires="+strconv.Itoa(secs)))
 	}
-	res.AppendHeader(sip.NewHeader("Date", now.UTC().Format(time.RFC1123)))
+	res.AppendHeader(s.dateHeader(now))
 	res.AppendHeader(s.fixed.server)
 	if err := tx.Respond(res); err != nil {
 		s.log.Debug("respond register", "err", err)
 	}
+}
+
+// dateHeader is the Date header of a 200 to a REGISTER (RFC 3261 §10.3
+// step 8, §20.17), formatted once a second and shared by the responses of
+// that second (no header is changed in place once in a message).
+type dateHeader struct {
+	sec int64
+	h   sip.Header
+}
+
+// sipDate is RFC 3261's SIP-date: an RFC 1123 date, always in "GMT"
+// (time.RFC1123 would write the zone's name, "UTC").
+const sipDate = "Mon, 02 Jan 2006 15:04:05 GMT"
+
+func (s *Server) dateHeader(now time.Time) sip.Header {
+	sec := now.Unix()
+	if d := s.date.Load(); d != nil && d.sec == sec {
+		return d.h
+	}
+	d := &dateHeader{sec: sec, h: sip.NewHeader("Date", now.UTC().Format(sipDate))}
+	s.date.Store(d)
+	return d.h
 }
 
 func (s *Server) hook(outcome string) {

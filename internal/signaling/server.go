@@ -71,6 +71,7 @@ type Server struct {
 	udpAddr sip.Addr // local address of the UDP listener, for requests sent from it
 	guard   *guard   // bans and request validation (guard.go)
 	fixed   fixedHeaders
+	date    atomic.Pointer[dateHeader] // register.go
 
 	closing  atomic.Bool
 	clients  atomic.Pointer[udpClients] // the UDP front's client transactions (requests.go)
