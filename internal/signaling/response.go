@@ -45,11 +45,7 @@ func responseTagged(req *sip.Request, code int, reason, tag string) *sip.Respons
 			top = false
 			if v := req.Via(); v != nil {
 				if p, ok := v.Params.Get("rport"); ok && p == "" {
-					v = v.Clone()
-					host, port, _ := net.SplitHostPort(req.Source())
-					v.Params.Add("rport", port)
-					v.Params.Add("received", host)
-					h = v
+					h = viaAnswered(v, req.Source())
 				}
 			}
 		}
@@ -60,14 +56,16 @@ func responseTagged(req *sip.Request, code int, reason, tag string) *sip.Respons
 	}
 	if h := req.To(); h != nil {
 		if code > 100 {
-			to := &sip.ToHeader{DisplayName: h.DisplayName, Address: h.Address, Params: h.Params.Clone()}
-			if !to.Params.Has("tag") {
+			// A copy of its own (tagged later or not), its parameters
+			// allocated once, with room for the tag.
+			ps := append(make(sip.HeaderParams, 0, len(h.Params)+1), h.Params...)
+			if !ps.Has("tag") {
 				if tag == "" {
 					tag = sip.GenerateTagN(16)
 				}
-				to.Params.Add("tag", tag)
+				ps = append(ps, sip.HeaderKV{K: "tag", V: tag})
 			}
-			h = to
+			h = &sip.ToHeader{DisplayName: h.DisplayName, Address: h.Address, Params: ps}
 		}
 		res.AppendHeader(h)
 	}
@@ -86,4 +84,21 @@ func responseTagged(req *sip.Request, code int, reason, tag string) *sip.Respons
 	res.SetTransport(req.Transport())
 	res.SetDestination(req.Source())
 	return res
+}
+
+// viaAnswered is a copy of the top Via of a request that asked for rport
+// (RFC 3581 §4), with rport and received filled in from its source
+// ("host:port"): its parameters allocated once, in order, rport in place.
+func viaAnswered(v *sip.ViaHeader, source string) *sip.ViaHeader {
+	host, port, _ := net.SplitHostPort(source)
+	ps := make(sip.HeaderParams, 0, len(v.Params)+1)
+	for _, kv := range v.Params {
+		if kv.K == "rport" {
+			kv.V = port
+		}
+		ps = append(ps, kv)
+	}
+	c := *v
+	c.Params = append(ps, sip.HeaderKV{K: "received", V: host})
+	return &c
 }
