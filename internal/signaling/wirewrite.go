@@ -76,11 +76,7 @@ func writeHeaderValue(b *bytes.Buffer, h sip.Header) {
 		b.WriteByte('/')
 		b.WriteString(h.Transport)
 		b.WriteByte(' ')
-		writeHost(b, h.Host)
-		if h.Port > 0 {
-			b.WriteByte(':')
-			writeInt(b, h.Port)
-		}
+		writeHostPort(b, h.Host, h.Port)
 		writeParams(b, ';', h.Params)
 	case *sip.FromHeader:
 		writeNameAddr(b, h.DisplayName, &h.Address, h.Params)
@@ -153,11 +149,7 @@ func writeURI(b *bytes.Buffer, u *sip.Uri) {
 		}
 		b.WriteByte('@')
 	}
-	writeHost(b, u.Host)
-	if u.Port > 0 {
-		b.WriteByte(':')
-		writeInt(b, u.Port)
-	}
+	writeHostPort(b, u.Host, u.Port)
 	writeParams(b, ';', u.UriParams)
 	if len(u.Headers) > 0 {
 		b.WriteByte('?')
@@ -192,6 +184,15 @@ func writeParamList(b *bytes.Buffer, sep byte, ps sip.HeaderParams) {
 			b.WriteByte('=')
 			b.WriteString(kv.V)
 		}
+	}
+}
+
+// writeHostPort writes host[:port] (no port when 0) of a URI or a Via.
+func writeHostPort(b *bytes.Buffer, host string, port int) {
+	writeHost(b, host)
+	if port > 0 {
+		b.WriteByte(':')
+		writeInt(b, port)
 	}
 }
 
