@@ -1,6 +1,7 @@
 package signaling
 
 import (
+	"encoding/binary"
 	"hash/maphash"
 	"sync"
 	"time"
@@ -21,9 +22,12 @@ import (
 // whole: past it the oldest generation goes early (retransmissions that
 // late are then answered anew), never the node's memory.
 //
-// The cache holds no pointers per entry: a generation is an index from the
-// key's 64-bit hash to a record (key and answer) appended to a few large
-// byte chunks. At 2,000 REGISTER/s it holds 160,000 answers (40 s × two
+// The cache holds no pointers per entry: a shard is one index from the
+// key's 64-bit hash to a record (its hash, key and answer) appended to a
+// few large byte chunks of the record's generation. (An index per
+// generation, as before session 8, cost five map probes to find a request
+// new — every one of them: ≈ 5 % of a registration's CPU.) Dropping a
+// generation walks its records and unindexes those still indexed there. At 2,000 REGISTER/s it holds 160,000 answers (40 s × two
 // requests a registration) — most of the heap — and as a map of strings
 // to slices each of them was three objects the garbage collector marked
 // in every cycle (gctrace: 40-60 ms mark phases every 2-3 s, with the
@@ -42,23 +46,32 @@ const (
 
 	replayChunkMin   = 4 << 10   // first chunk of a generation; each next one doubles...
 	replayChunkMax   = 64 << 10  // ...up to this (a bigger record gets a chunk of its own size)
-	replayHeader     = 6         // a record: key length (2 bytes), answer length (4), key, answer
+	replayHeader     = 14        // a record: hash (8 bytes), key length (2), answer length (4), key, answer
 	replayUnanswered = 1<<32 - 1 // the answer length of a pending record
 )
 
 type replayShard struct {
-	mu   sync.Mutex
-	gens [replayGenerations]replayGen
-	cur  int
-	_    [64]byte // keep shards on their own cache lines
+	mu    sync.Mutex
+	index map[uint64]uint64 // key hash → record: generation << 61 | chunk << 32 | offset
+	gens  [replayGenerations]replayGen
+	cur   int
+	_     [64]byte // keep shards on their own cache lines
 }
 
-// replayGen is one generation of a shard: records appended to chunks, and
-// the index from key hash to record (chunk number << 32 | offset).
+// replayGen is one generation of a shard: its records, appended to chunks.
 type replayGen struct {
-	index  map[uint64]uint64
 	chunks [][]byte
 	bytes  int // of the records
+	n      int // records indexed here (len)
+}
+
+// recordAt packs a record's place for the index.
+func recordAt(gen, chunk, off int) uint64 {
+	return uint64(gen)<<61 | uint64(chunk)<<32 | uint64(off)
+}
+
+func recordPlace(pos uint64) (gen, chunk, off int) {
+	return int(pos >> 61), int(pos >> 32 & (1<<29 - 1)), int(uint32(pos))
 }
 
 // replayState is what begin found.
@@ -74,9 +87,7 @@ const (
 func newReplayCache(budget int) *replayCache {
 	c := &replayCache{seed: maphash.MakeSeed(), budget: budget / replayShards}
 	for i := range c.shards {
-		for g := range c.shards[i].gens {
-			c.shards[i].gens[g].reset()
-		}
+		c.shards[i].index = map[uint64]uint64{}
 	}
 	return c
 }
@@ -104,7 +115,7 @@ func (c *replayCache) begin(key string) ([]byte, replayState) {
 		}
 		return nil, replayPending
 	}
-	sh.gens[sh.cur].add(h, key, nil)
+	sh.add(h, key, nil)
 	return nil, replayNew
 }
 
@@ -114,10 +125,9 @@ func (c *replayCache) finish(key string, b []byte) {
 	sh := &c.shards[h%replayShards]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if g, _, _ := sh.find(h, key); g >= 0 {
-		delete(sh.gens[g].index, h) // move to the current generation: it lives from its answer
-	}
-	sh.gens[sh.cur].add(h, key, b)
+	// Into the current generation: it lives from its answer (the pending
+	// record left behind is no longer indexed).
+	sh.add(h, key, b)
 	for sh.total() > c.budget && sh.dropOldest() {
 	}
 }
@@ -130,7 +140,7 @@ func (c *replayCache) abandon(key string) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if g, _, answered := sh.find(h, key); g >= 0 && !answered {
-		delete(sh.gens[g].index, h)
+		sh.unindex(h)
 	}
 }
 
@@ -150,29 +160,70 @@ func (c *replayCache) len() int {
 	for i := range c.shards {
 		sh := &c.shards[i]
 		sh.mu.Lock()
-		for g := range sh.gens {
-			n += len(sh.gens[g].index)
-		}
+		n += len(sh.index)
 		sh.mu.Unlock()
 	}
 	return n
 }
 
-// find returns the generation holding key (hash h), newest first, or -1;
-// with its answer and true when it has one, false while it is pending.
+// find returns the generation holding key (hash h), or -1; with its answer
+// and true when it has one, false while it is pending.
 func (sh *replayShard) find(h uint64, key string) (int, []byte, bool) {
-	for i := 0; i < replayGenerations; i++ {
-		g := (sh.cur - i + replayGenerations) % replayGenerations
-		if answer, answered, ok := sh.gens[g].get(h, key); ok {
-			return g, answer, answered
-		}
+	pos, found := sh.index[h]
+	if !found {
+		return -1, nil, false
 	}
-	return -1, nil, false
+	g, chunk, off := recordPlace(pos)
+	answer, answered, ok := sh.gens[g].record(chunk, off, key)
+	if !ok {
+		return -1, nil, false // another key with the same hash
+	}
+	return g, answer, answered
+}
+
+// add appends the record of key (hash h) to the current generation, with
+// its answer, or pending when answer is nil, and indexes it there; a key
+// of the same hash is replaced.
+func (sh *replayShard) add(h uint64, key string, answer []byte) {
+	sh.unindex(h)
+	chunk, off := sh.gens[sh.cur].add(h, key, answer)
+	sh.index[h] = recordAt(sh.cur, chunk, off)
+	sh.gens[sh.cur].n++
+}
+
+// unindex forgets the record indexed under h, if any.
+func (sh *replayShard) unindex(h uint64) {
+	if pos, ok := sh.index[h]; ok {
+		g, _, _ := recordPlace(pos)
+		sh.gens[g].n--
+		delete(sh.index, h)
+	}
 }
 
 func (sh *replayShard) rotate() {
 	sh.cur = (sh.cur + 1) % replayGenerations
-	sh.gens[sh.cur].reset()
+	sh.drop(sh.cur)
+}
+
+// drop empties generation g: its records still indexed are unindexed, its
+// chunks go to the garbage collector.
+func (sh *replayShard) drop(g int) {
+	gen := &sh.gens[g]
+	for ci, c := range gen.chunks {
+		for off := 0; off+replayHeader <= len(c); {
+			h := binary.BigEndian.Uint64(c[off:])
+			klen := int(binary.BigEndian.Uint16(c[off+8:]))
+			alen := binary.BigEndian.Uint32(c[off+10:])
+			if pos, ok := sh.index[h]; ok && pos == recordAt(g, ci, off) {
+				delete(sh.index, h)
+			}
+			off += replayHeader + klen
+			if alen != replayUnanswered {
+				off += int(alen)
+			}
+		}
+	}
+	*gen = replayGen{}
 }
 
 func (sh *replayShard) total() int {
@@ -188,26 +239,17 @@ func (sh *replayShard) total() int {
 func (sh *replayShard) dropOldest() bool {
 	for i := replayGenerations - 1; i >= 1; i-- {
 		g := (sh.cur - i + replayGenerations) % replayGenerations
-		if len(sh.gens[g].index) > 0 {
-			sh.gens[g].reset()
+		if sh.gens[g].n > 0 {
+			sh.drop(g)
 			return true
 		}
 	}
 	return false
 }
 
-// reset empties the generation (its memory goes to the garbage collector).
-func (g *replayGen) reset() {
-	if g.index == nil || len(g.index) > 0 {
-		g.index = map[uint64]uint64{}
-	}
-	g.chunks = nil
-	g.bytes = 0
-}
-
-// add appends the record of key (hash h) with its answer, or pending when
-// answer is nil, and indexes it; a key of the same hash is replaced.
-func (g *replayGen) add(h uint64, key string, answer []byte) {
+// add appends the record of key (hash h) with its answer (nil: pending)
+// and returns where: chunk and offset.
+func (g *replayGen) add(h uint64, key string, answer []byte) (chunk, off int) {
 	if len(key) > 1<<16-1 {
 		key = key[:1<<16-1] // never: keys are a method, a branch and an address
 	}
@@ -226,29 +268,27 @@ func (g *replayGen) add(h uint64, key string, answer []byte) {
 		n++
 	}
 	c := g.chunks[n]
-	off := len(c)
-	c = append(c, byte(len(key)>>8), byte(len(key)), byte(alen>>24), byte(alen>>16), byte(alen>>8), byte(alen))
+	off = len(c)
+	c = binary.BigEndian.AppendUint64(c, h)
+	c = binary.BigEndian.AppendUint16(c, uint16(len(key)))
+	c = binary.BigEndian.AppendUint32(c, alen)
 	c = append(c, key...)
 	c = append(c, answer...)
 	g.chunks[n] = c
-	g.index[h] = uint64(n)<<32 | uint64(off)
 	g.bytes += need
+	return n, off
 }
 
-// get finds key (hash h): its answer and true, or nil and false while it
-// is pending; ok false when the generation does not hold it.
-func (g *replayGen) get(h uint64, key string) (answer []byte, answered, ok bool) {
-	pos, found := g.index[h]
-	if !found {
-		return nil, false, false
-	}
-	c := g.chunks[pos>>32]
-	off := int(uint32(pos))
-	klen := int(c[off])<<8 | int(c[off+1])
-	alen := uint32(c[off+2])<<24 | uint32(c[off+3])<<16 | uint32(c[off+4])<<8 | uint32(c[off+5])
+// record reads the record at chunk and offset if it is key's: its answer
+// and true, or nil and false while it is pending; ok false when the record
+// is another key's (same hash).
+func (g *replayGen) record(chunk, off int, key string) (answer []byte, answered, ok bool) {
+	c := g.chunks[chunk]
+	klen := int(binary.BigEndian.Uint16(c[off+8:]))
+	alen := binary.BigEndian.Uint32(c[off+10:])
 	rec := c[off+replayHeader:]
 	if string(rec[:klen]) != key[:min(len(key), 1<<16-1)] {
-		return nil, false, false // another key with the same hash
+		return nil, false, false
 	}
 	if alen == replayUnanswered {
 		return nil, false, true
