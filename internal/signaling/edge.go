@@ -147,7 +147,7 @@ func (s *Server) ProbePeer(ctx context.Context, addr, transport string) error {
 	r := sip.NewRequest(sip.OPTIONS, uri)
 	r.AppendHeader(&sip.ToHeader{Address: uri, Params: sip.NewParams()})
 	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: "edge", Host: s.host}, Params: sip.NewParams()}
-	from.Params.Add("tag", sip.GenerateTagN(12))
+	from.Params.Add("tag", newTag())
 	r.AppendHeader(from)
 	tp := strings.ToUpper(transport)
 	if tp == "" {
@@ -186,7 +186,7 @@ func (s *Server) NotifyCheckSync(ctx context.Context, b pbx.Binding) (int, error
 	aor := sip.Uri{Scheme: "sip", User: user, Host: host}
 	r := sip.NewRequest(sip.NOTIFY, target)
 	from := &sip.FromHeader{Address: aor, Params: sip.NewParams()}
-	from.Params.Add("tag", sip.GenerateTagN(12))
+	from.Params.Add("tag", newTag())
 	r.AppendHeader(from)
 	r.AppendHeader(&sip.ToHeader{Address: aor, Params: sip.NewParams()})
 	if b.CallID != "" {

@@ -108,7 +108,7 @@ func (s *Server) serveInvite(req *sip.Request, tx sip.ServerTransaction, ir call
 		s.respond(req, tx, 100, "Trying")
 	}
 	from := req.From()
-	in := &inbound{s: s, req: req, tx: tx, callID: callIDOf(req), localTag: sip.GenerateTagN(16),
+	in := &inbound{s: s, req: req, tx: tx, callID: callIDOf(req), localTag: newTag(),
 		source: req.Source(), finalCh: make(chan struct{}), acked: make(chan struct{}),
 		cseq: 1}
 	if c := req.Contact(); c != nil {

@@ -87,8 +87,8 @@ func (s *Server) Dial(ctx context.Context, d callctl.Dial, ev callctl.LegEvents)
 		from = &sip.FromHeader{DisplayName: "Anonymous", Params: sip.NewParams(),
 			Address: sip.Uri{Scheme: "sip", User: "anonymous", Host: "anonymous.invalid"}}
 	}
-	from.Params.Add("tag", sip.GenerateTagN(16))
-	cid := sip.CallIDHeader("sb-" + sip.GenerateTagN(24))
+	from.Params.Add("tag", newTag())
+	cid := sip.CallIDHeader(newCallID())
 	mf := sip.MaxForwardsHeader(70)
 	r.AppendHeader(from)
 	r.AppendHeader(to)

@@ -41,7 +41,7 @@ func (s *Server) prepare(r *sip.Request, front bool) {
 	if front {
 		via := &sip.ViaHeader{ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: "UDP",
 			Host: s.host, Port: s.port, Params: sip.NewParams()}
-		via.Params.Add("branch", sip.GenerateBranchN(16))
+		via.Params.Add("branch", newBranch())
 		via.Params.Add("rport", "")
 		r.PrependHeader(via)
 		if complete(r) {

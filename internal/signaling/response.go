@@ -61,7 +61,7 @@ func responseTagged(req *sip.Request, code int, reason, tag string) *sip.Respons
 			ps := append(make(sip.HeaderParams, 0, len(h.Params)+1), h.Params...)
 			if !ps.Has("tag") {
 				if tag == "" {
-					tag = sip.GenerateTagN(16)
+					tag = newTag()
 				}
 				ps = append(ps, sip.HeaderKV{K: "tag", V: tag})
 			}

@@ -140,7 +140,7 @@ func (s *Server) Probe(ctx context.Context, key string) error {
 	r := sip.NewRequest(sip.OPTIONS, sip.Uri{Scheme: "sip", Host: gw.FQDN})
 	r.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: "sip", Host: gw.FQDN}, Params: sip.NewParams()})
 	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: "ping", Host: s.host}, Params: sip.NewParams()}
-	from.Params.Add("tag", sip.GenerateTagN(12))
+	from.Params.Add("tag", newTag())
 	r.AppendHeader(from)
 	r.AppendHeader(s.contact(gw.Transport))
 	s.route(r, gw.Transport, gw.Address)

@@ -342,7 +342,7 @@ func (tx *inviteTx) tagLocked(res *sip.Response) {
 		return
 	}
 	if tx.toTag == "" {
-		tx.toTag = sip.GenerateTagN(16)
+		tx.toTag = newTag()
 	}
 	to.Params.Add("tag", tx.toTag)
 }
