@@ -36,8 +36,13 @@ func headerNamed(m message, name string) sip.Header {
 
 // headerIn returns the first of hs called name (any case), or nil.
 func headerIn(hs []sip.Header, name string) sip.Header {
+	return firstNamed(hs, name, "")
+}
+
+// firstNamed returns the first of hs called name or compact, or nil.
+func firstNamed(hs []sip.Header, name, compact string) sip.Header {
 	for _, h := range hs {
-		if strings.EqualFold(h.Name(), name) {
+		if isNamed(h, name, compact) {
 			return h
 		}
 	}
@@ -46,10 +51,8 @@ func headerIn(hs []sip.Header, name string) sip.Header {
 
 // firstValue returns the value of m's first header called name or compact.
 func firstValue(m message, name, compact string) (string, bool) {
-	for _, h := range m.Headers() {
-		if isNamed(h, name, compact) {
-			return h.Value(), true
-		}
+	if h := firstNamed(m.Headers(), name, compact); h != nil {
+		return h.Value(), true
 	}
 	return "", false
 }
@@ -57,12 +60,7 @@ func firstValue(m message, name, compact string) (string, bool) {
 // hasHeader says whether m has a header called name or compact. (Not
 // through firstValue: the Value of a parsed Via, From, … is written anew.)
 func hasHeader(m message, name, compact string) bool {
-	for _, h := range m.Headers() {
-		if isNamed(h, name, compact) {
-			return true
-		}
-	}
-	return false
+	return firstNamed(m.Headers(), name, compact) != nil
 }
 
 // listHas says whether a comma-separated header value (Supported, Require,
