@@ -184,7 +184,10 @@ mem_kb() { # mem_kb PID...: proportional set size (shared pages split), KiB
 	done
 	echo "$s"
 }
-port_free() { ! ss -Hlnu "sport = :$1" | grep -q . && ! ss -Hlnt "sport = :$1" | grep -q .; }
+# No "ss | grep -q": grep would exit at the first line and, under pipefail,
+# ss's SIGPIPE would make the pipeline fail.
+udp_listening() { [[ -n $(ss -Hlnu "sport = :$1") ]]; }
+port_free() { ! udp_listening "$1" && [[ -z $(ss -Hlnt "sport = :$1") ]]; }
 for p in $SB_PORT $SB_HTTP_PORT $KAM_PORT $UAS_PORT $UAC_PORT $REG_PORT $MOCK_PORT $UAS_MEDIA_PORT $UAC_MEDIA_PORT $RTPE_NG_PORT $RTPE_HTTP_PORT; do
 	port_free "$p" || { echo "bench: port $p on $LOOP is in use; set the *_PORT variables" >&2; exit 2; }
 done
@@ -207,7 +210,7 @@ percentiles() { # percentiles DIR: "p50 p99 mean" of the rtd samples (ms)
 	# p99 only resolve tens of ms; the mean (4 ms × the share of answers that
 	# crossed a pass boundary) tells tenths of a ms apart between runs.
 	local f
-	f=$(ls "$1"/*_rtt.csv 2>/dev/null | head -1 || true)
+	f=$(compgen -G "$1/*_rtt.csv" | sed -n 1p || true)
 	[[ -n $f ]] || { echo "- - -"; return; }
 	tail -n +2 "$f" | cut -d';' -f2 | sort -n | awk '{ v[NR] = $1; s += $1 } END {
 		if (NR == 0) { print "- - -"; exit }
@@ -237,7 +240,7 @@ start_uas() { # start_uas NAME [REGISTER_AT] [extra sipp args]: the callee, boun
 		if [[ -n $reg ]]; then
 			grep -q '^registered' "$OUT/$name/log.log" 2>/dev/null && return 0
 		else
-			ss -Hlnu "sport = :$UAS_PORT" | grep -q . && return 0
+			udp_listening "$UAS_PORT" && return 0
 		fi
 		kill -0 "$UAS_WRAP" 2>/dev/null || break
 		sleep 0.05
@@ -510,7 +513,7 @@ kam_start() {
 	KAM_WRAP=$LAST_PID
 	main=$(child_of "$KAM_WRAP") || { echo "bench: kamailio did not start (see $OUT/$name.log)" >&2; return 1; }
 	for ((i = 0; i < 100; i++)); do
-		ss -Hlnu "sport = :$KAM_PORT" | grep -q . && break
+		udp_listening "$KAM_PORT" && break
 		kill -0 "$main" 2>/dev/null || { echo "bench: kamailio exited (see $OUT/$name.log)" >&2; return 1; }
 		sleep 0.1
 	done
@@ -679,7 +682,7 @@ phase_switchboard() {
 		}
 	fi
 	SB_TOKEN=bench-$RANDOM$RANDOM
-	note "Switchboard $("$bin" version 2>/dev/null | head -1): log level $SB_LOG_LEVEL, rtp ports $SB_RTP_PORTS"
+	note "Switchboard $("$bin" version 2>/dev/null | sed -n 1p): log level $SB_LOG_LEVEL, rtp ports $SB_RTP_PORTS"
 	start_bg "$OUT/switchboard.log" timeout -k 10 "$MAX_RUNTIME" "$bin" serve --sip "$LOOP:$SB_PORT" \
 		--http "$LOOP:$SB_HTTP_PORT" --data "$OUT/sb-data" --admin-token "$SB_TOKEN" --rtp-ports "$SB_RTP_PORTS" \
 		--log-level "$SB_LOG_LEVEL" --max-user-pstn-calls 0 --intl-calls-per-hour 0
