@@ -221,21 +221,11 @@ func (o *outbound) answered(tx sip.ClientTransaction, res *sip.Response) {
 	quiet := o.silenced
 	seq := o.invite.CSeq().SeqNo
 	o.mu.Unlock()
-	// A retransmitted 2xx (rare) gets the same ACK again. The transaction
-	// keeps the closure for Timer M (32 s): it holds neither o nor the
-	// ACK's headers, only what sendAck kept to send it again.
-	log := o.s.log
-	again, err := o.s.sendAck(o.newRequest(sip.ACK, seq))
-	if err != nil {
-		log.Debug("ack", "err", err)
+	// A retransmitted 2xx (rare) gets the same ACK again, for Timer M
+	// (32 s): what is kept for it holds neither o nor the ACK's headers.
+	if err := o.s.ackAnswer(tx, o.newRequest(sip.ACK, seq)); err != nil {
+		o.s.log.Debug("ack", "err", err)
 	}
-	tx.OnRetransmission(func(r *sip.Response) {
-		if r.IsSuccess() {
-			if err := again(); err != nil {
-				log.Debug("ack", "err", err)
-			}
-		}
-	})
 	if quiet { // cancelled or released while the 2xx was on its way
 		go func() { _ = o.Bye(); o.Release() }()
 		return
@@ -513,16 +503,10 @@ func (s *Server) reInviteResponse(r *sip.Request, sdp []byte) (*sip.Response, er
 		ack.AppendHeader(&mf)
 		s.route(ack, r.Transport(), r.Destination())
 		ack.Laddr = r.Laddr
-		again, err := s.sendAck(ack)
-		if err != nil {
+		// A retransmitted 2xx (our ACK was lost) is ACKed again.
+		if err := s.ackAnswer(tx, ack); err != nil {
 			s.log.Debug("ack re-invite", "err", err)
 		}
-		// A retransmitted 2xx (our ACK was lost) is ACKed again.
-		tx.OnRetransmission(func(r *sip.Response) {
-			if r.IsSuccess() {
-				_ = again()
-			}
-		})
 	}
 	return res, nil
 }

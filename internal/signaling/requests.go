@@ -1,6 +1,7 @@
 package signaling
 
 import (
+	"bytes"
 	"context"
 	"net/netip"
 	"strings"
@@ -184,18 +185,37 @@ func finalResponse(ctx context.Context, tx sip.ClientTransaction) (*sip.Response
 	}
 }
 
-// sendAck writes an ACK of a 2xx (no transaction: RFC 3261 §13.2.2.4).
-//
-// again sends the same ACK once more, for a retransmitted 2xx: over the
-// front it keeps only the bytes, not r (a transaction keeps again for
-// Timer M, 32 s, where r would hold a few KiB of headers per call).
-func (s *Server) sendAck(r *sip.Request) (again func() error, err error) {
+// ackAnswer sends r, the ACK of tx's 2xx (no transaction of its own: RFC
+// 3261 §13.2.2.4), and sees that a retransmitted 2xx gets it again: over
+// the front, tx retires with the ACK's bytes (udpClientTx.answered2xx);
+// otherwise the transaction keeps a closure for Timer M.
+func (s *Server) ackAnswer(tx sip.ClientTransaction, r *sip.Request) error {
 	c, to, front := s.overFront(r)
 	s.prepare(r, front)
 	if !front {
-		return func() error { return s.cli.WriteRequest(r.Clone(), sipNoBuild) },
-			s.cli.WriteRequest(r, sipNoBuild)
+		tx.OnRetransmission(func(res *sip.Response) {
+			if res.IsSuccess() {
+				if err := s.cli.WriteRequest(r.Clone(), sipNoBuild); err != nil {
+					s.log.Debug("ack", "err", err)
+				}
+			}
+		})
+		return s.cli.WriteRequest(r, sipNoBuild)
 	}
-	b := c.bufs.bytes(r)
-	return func() error { return c.write(b, to) }, c.write(b, to)
+	buf := c.bufs.get(r)
+	defer c.bufs.put(buf)
+	err := c.write(buf.Bytes(), to)
+	if ut, ok := tx.(*udpClientTx); ok {
+		ut.answered2xx(buf.Bytes(), to) // copied into its record
+		return err
+	}
+	b := bytes.Clone(buf.Bytes())
+	tx.OnRetransmission(func(res *sip.Response) {
+		if res.IsSuccess() {
+			if err := c.write(b, to); err != nil {
+				s.log.Debug("ack", "err", err)
+			}
+		}
+	})
+	return err
 }

@@ -115,21 +115,38 @@ func (c *replayCache) begin(key string) ([]byte, replayState) {
 		}
 		return nil, replayPending
 	}
-	sh.add(h, key, nil)
+	sh.add(h, key, nil, nil)
 	return nil, replayNew
 }
 
 // finish records the final response of key (the cache copies b).
-func (c *replayCache) finish(key string, b []byte) {
+func (c *replayCache) finish(key string, b []byte) { c.finishParts(key, b, nil) }
+
+// finishParts records head followed by body as key's answer (copied, in
+// one record: no buffer to join them first).
+func (c *replayCache) finishParts(key string, head, body []byte) {
+	if head == nil {
+		head = []byte{} // answered, even when empty: nil is pending
+	}
 	h := c.hash(key)
 	sh := &c.shards[h%replayShards]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	// Into the current generation: it lives from its answer (the pending
 	// record left behind is no longer indexed).
-	sh.add(h, key, b)
+	sh.add(h, key, head, body)
 	for sh.total() > c.budget && sh.dropOldest() {
 	}
+}
+
+// get returns key's answer when it has one; it records nothing.
+func (c *replayCache) get(key string) ([]byte, bool) {
+	h := c.hash(key)
+	sh := &c.shards[h%replayShards]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	g, answer, answered := sh.find(h, key)
+	return answer, g >= 0 && answered
 }
 
 // abandon forgets a pending key the handler did not answer (a dropped
@@ -182,11 +199,11 @@ func (sh *replayShard) find(h uint64, key string) (int, []byte, bool) {
 }
 
 // add appends the record of key (hash h) to the current generation, with
-// its answer, or pending when answer is nil, and indexes it there; a key
-// of the same hash is replaced.
-func (sh *replayShard) add(h uint64, key string, answer []byte) {
+// its answer (head, then body), or pending when head is nil, and indexes
+// it there; a key of the same hash is replaced.
+func (sh *replayShard) add(h uint64, key string, head, body []byte) {
 	sh.unindex(h)
-	chunk, off := sh.gens[sh.cur].add(h, key, answer)
+	chunk, off := sh.gens[sh.cur].add(h, key, head, body)
 	sh.index[h] = recordAt(sh.cur, chunk, off)
 	sh.gens[sh.cur].n++
 }
@@ -247,17 +264,17 @@ func (sh *replayShard) dropOldest() bool {
 	return false
 }
 
-// add appends the record of key (hash h) with its answer (nil: pending)
-// and returns where: chunk and offset.
-func (g *replayGen) add(h uint64, key string, answer []byte) (chunk, off int) {
+// add appends the record of key (hash h) with its answer, head then body
+// (head nil: pending), and returns where: chunk and offset.
+func (g *replayGen) add(h uint64, key string, head, body []byte) (chunk, off int) {
 	if len(key) > 1<<16-1 {
 		key = key[:1<<16-1] // never: keys are a method, a branch and an address
 	}
 	alen := uint32(replayUnanswered)
-	if answer != nil {
-		alen = uint32(len(answer))
+	if head != nil {
+		alen = uint32(len(head) + len(body))
 	}
-	need := replayHeader + len(key) + len(answer)
+	need := replayHeader + len(key) + len(head) + len(body)
 	n := len(g.chunks) - 1
 	if n < 0 || cap(g.chunks[n])-len(g.chunks[n]) < need {
 		size := replayChunkMin
@@ -273,7 +290,8 @@ func (g *replayGen) add(h uint64, key string, answer []byte) (chunk, off int) {
 	c = binary.BigEndian.AppendUint16(c, uint16(len(key)))
 	c = binary.BigEndian.AppendUint32(c, alen)
 	c = append(c, key...)
-	c = append(c, answer...)
+	c = append(c, head...)
+	c = append(c, body...)
 	g.chunks[n] = c
 	g.bytes += need
 	return n, off

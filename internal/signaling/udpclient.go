@@ -25,12 +25,20 @@ import (
 // lookups, and per response it receives a goroutine; a transaction here is
 // one struct, the request's bytes serialized once, and one timer re-armed
 // from its own callback (issue #8).
+//
+// A transaction that has its final response leaves the table for a record
+// in retired, which holds no pointers (as the front's replay cache): the
+// ACK to send again and where, for Timers D and M (32 s), or nothing, to
+// absorb a non-INVITE's retransmitted final (Timer K). Kept as objects,
+// the INVITEs of the last 32 s were most of what the garbage collector
+// marked during calls (issue #8).
 type udpClients struct {
-	sock   *frontSock // the front's socket (raw sendto on Linux, frontsock_*.go)
-	bufs   *wireBufs  // the front's serialization buffers (wire.go)
-	log    *slog.Logger
-	timers clientTimers // copied into each transaction at its start (tests shorten them)
-	shard  [shards]struct {
+	sock    *frontSock // the front's socket (raw sendto on Linux, frontsock_*.go)
+	bufs    *wireBufs  // the front's serialization buffers (wire.go)
+	log     *slog.Logger
+	timers  clientTimers // copied into each transaction at its start (tests shorten them)
+	retired *replayCache // records of retired transactions (retire), rotated with the front's
+	shard   [shards]struct {
 		mu sync.Mutex
 		m  map[string]*udpClientTx
 	}
@@ -43,7 +51,8 @@ type clientTimers struct {
 }
 
 func newUDPClients(sock *frontSock, bufs *wireBufs, log *slog.Logger) *udpClients {
-	c := &udpClients{sock: sock, bufs: bufs, log: log, timers: clientTimers{T1: sip.T1, T2: sip.T2, T4: sip.T4, D: sip.Timer_D}}
+	c := &udpClients{sock: sock, bufs: bufs, log: log, timers: clientTimers{T1: sip.T1, T2: sip.T2, T4: sip.T4, D: sip.Timer_D},
+		retired: newReplayCache(retiredBudget)}
 	for i := range c.shard {
 		c.shard[i].m = make(map[string]*udpClientTx)
 	}
@@ -204,14 +213,77 @@ func (c *udpClients) receive(rd *frontReader, data []byte, from netip.AddrPort) 
 		return false
 	}
 	branch, _ := via.Params.Get("branch")
-	tx := c.get(txKey(branch, cseq.MethodName))
+	key := txKey(branch, cseq.MethodName)
+	tx := c.get(key)
 	if tx == nil {
-		return false
+		return c.absorb(key, res)
 	}
 	res.SetTransport("UDP")
 	res.SetSource(rd.names.name(from))
 	tx.receive(res)
 	return true
+}
+
+// retiredBudget bounds the records of retired transactions: past it the
+// oldest go early (a response retransmitted that late then goes to sipgo,
+// which drops it), never the node's memory.
+const retiredBudget = 64 << 20
+
+// The kinds of retired transactions (the first byte of their record).
+const (
+	retiredAnswered  = 'A' // INVITE, 2xx: a retransmitted 2xx gets the ACK again
+	retiredRefused   = 'R' // INVITE, non-2xx: a retransmitted non-2xx gets the ACK again
+	retiredNonInvite = 'N' // non-INVITE: retransmitted finals are absorbed
+	retiredAddr      = 1 + 16 + 2 // kind, address (16 bytes), port: then the ACK
+)
+
+// absorb handles a response to a retired transaction of key: true when
+// there is one (an ACK sent again, or nothing), false to pass it on.
+func (c *udpClients) absorb(key string, res *sip.Response) bool {
+	rec, ok := c.retired.get(key)
+	if !ok || len(rec) == 0 {
+		return false
+	}
+	if len(rec) > retiredAddr && (rec[0] == retiredAnswered && res.IsSuccess() ||
+		rec[0] == retiredRefused && res.StatusCode >= 300) {
+		ip := netip.AddrFrom16([16]byte(rec[1:17])).Unmap()
+		to := netip.AddrPortFrom(ip, uint16(rec[17])<<8|uint16(rec[18]))
+		if err := c.write(rec[retiredAddr:], to); err != nil {
+			c.log.Debug("sip udp ack", "to", to.String(), "err", err)
+		}
+	}
+	return true
+}
+
+// retire ends t once its final response is handled, leaving a record in
+// c.retired (kind, and for an INVITE the ACK to send again and where). The
+// record goes in before t leaves the table: a retransmission that misses
+// the table finds it.
+func (t *udpClientTx) retire(kind byte, ack []byte, to netip.AddrPort) {
+	var head [retiredAddr]byte
+	n := 1
+	head[0] = kind
+	if ack != nil {
+		a16 := to.Addr().As16()
+		copy(head[1:17], a16[:])
+		head[17], head[18] = byte(to.Port()>>8), byte(to.Port())
+		n = retiredAddr
+	}
+	t.c.retired.finishParts(t.key, head[:n], ack)
+	t.terminate(nil)
+}
+
+// answered2xx takes the ACK the TU sent for the 2xx of this INVITE
+// (RFC 3261 §13.2.2.4) and retires the transaction: a retransmitted 2xx
+// gets those bytes again, sent to to, for Timer M. Until then (or when
+// the TU never calls it) the transaction itself waits out Timer M.
+func (t *udpClientTx) answered2xx(ack []byte, to netip.AddrPort) {
+	t.mu.Lock()
+	accepted := t.state == txAccepted
+	t.mu.Unlock()
+	if accepted {
+		t.retire(retiredAnswered, ack, to)
+	}
 }
 
 // txResponses is the room for responses the TU has not read yet: the last
@@ -390,6 +462,7 @@ func (t *udpClientTx) answerLocked(res *sip.Response) {
 		if ack != nil {
 			t.writeAck(ack)
 		}
+		t.retireFinal(res, ack)
 		return
 	}
 	if ack != nil {
@@ -402,6 +475,18 @@ func (t *udpClientTx) answerLocked(res *sip.Response) {
 		t.mu.Lock()
 	}
 	t.deliverUnlock(txEvent{res: res})
+	t.retireFinal(res, ack)
+}
+
+// retireFinal retires a transaction whose final response was passed up,
+// except an INVITE's 2xx: its ACK comes from the TU (answered2xx).
+func (t *udpClientTx) retireFinal(res *sip.Response, ack []byte) {
+	switch {
+	case !t.invite:
+		t.retire(retiredNonInvite, nil, t.to)
+	case !res.IsSuccess():
+		t.retire(retiredRefused, ack, t.to)
+	}
 }
 
 // txEvent is what a sink is told: a response, or the end (res nil).

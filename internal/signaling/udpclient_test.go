@@ -240,8 +240,9 @@ func TestUDPClientInviteTimeoutIs408(t *testing.T) {
 }
 
 // A non-2xx final is ACKed by the transaction itself: the INVITE's branch,
-// the response's To-tag; a retransmission of it is ACKed again and not
-// passed up; Timer D ends the transaction.
+// the response's To-tag. The transaction then retires: its record ACKs a
+// retransmission of the final again (nothing is passed up) until it is
+// rotated out (Timer D).
 func TestUDPClientAcksNonSuccessFinal(t *testing.T) {
 	s, peer := clientServer(t)
 	tx, err := s.transaction(newInvite(s, peer))
@@ -280,14 +281,22 @@ func TestUDPClientAcksNonSuccessFinal(t *testing.T) {
 	select {
 	case res := <-tx.Responses():
 		t.Fatalf("retransmitted final passed up: %d", res.StatusCode)
-	case <-tx.Done(): // Timer D
+	case <-tx.Done(): // retired
 	case <-time.After(2 * time.Second):
-		t.Fatal("Timer D did not end the transaction")
+		t.Fatal("the transaction did not end after its final response")
 	}
 	if err := tx.Err(); err != nil {
 		t.Errorf("transaction ended with %v, want nil", err)
 	}
+	if n := s.udp.clients.Len(); n != 0 {
+		t.Fatalf("%d client transactions after the final response, want 0 (retired)", n)
+	}
 	quiet(t, peer, 5*testT1, "INVITE sent after its final response")
+	for range replayGenerations {
+		s.udp.clients.retired.tick()
+	}
+	sendTo(t, peer, s, string(busy)) // past the record: not ours any more
+	quiet(t, peer, 5*testT1, "a final ACKed after its record was gone")
 }
 
 // A call answered: the leg ACKs the 2xx (a new branch, the callee's tag),
@@ -368,6 +377,10 @@ func TestUDPClientAnsweredCallAndBye(t *testing.T) {
 	}
 	_ = recvRaw(t, peer, 2*testT1)
 	quiet(t, peer, 20*testT1, "BYE retransmitted after its 200")
+	// Every transaction of the call retired with its final response.
+	if n := s.udp.clients.Len(); n != 0 {
+		t.Fatalf("%d client transactions after the call, want 0 (retired)", n)
+	}
 }
 
 // A BYE the callee never answers ends with its transaction's Timer F

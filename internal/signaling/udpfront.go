@@ -133,6 +133,7 @@ func (f *udpFront) rotate() {
 		select {
 		case now := <-t.C:
 			f.replay.tick()
+			f.clients.retired.tick()
 			f.invites.sweep(now)
 		case <-f.closed:
 			return
@@ -278,12 +279,12 @@ func (f *udpFront) handle(rd *frontReader, data []byte, from netip.AddrPort) boo
 		f.invite(req, branch+" "+source, from, rt.h)
 		return true
 	case kindAck:
-		if !f.ackOrCancel(req, branch+" "+source) {
+		if !f.ackOrCancel(req, branch+" "+source, from) {
 			rt.h(req, nil) // the ACK of a 2xx: the dialog's (handleAck does not block)
 		}
 		return true
 	case kindCancel:
-		return f.ackOrCancel(req, branch+" "+source) // unmatched: sipgo answers 481
+		return f.ackOrCancel(req, branch+" "+source, from) // unmatched: sipgo answers 481
 	}
 	key := string(req.Method) + " " + branch + " " + source
 	switch b, state := f.replay.begin(key); state {

@@ -19,9 +19,16 @@ import (
 // Costs are kept per transaction, not per message: the only timer is Timer
 // G, armed when a non-2xx final response goes out and stopped by its ACK
 // (the challenge of a phone's first INVITE is acknowledged within
-// milliseconds, so it rarely fires). What only has to be remembered for a
-// while — Timer H, I and L — is an expiry time the front's rotation sweeps
-// (inviteTable.sweep), a few seconds late at most.
+// milliseconds, so it rarely fires). Timer H is an expiry time the front's
+// rotation sweeps (inviteTable.sweep), a few seconds late at most.
+//
+// A transaction that only absorbs retransmissions — Accepted (Timer L,
+// 32 s) and Confirmed (Timer I) — leaves the table for a one-byte record
+// under the same key in the front's replay cache (retrans.go), which holds
+// no pointers: at 2,000 calls/s the table held 64,000 transactions kept
+// for Timer L alone, each a few objects the garbage collector marked in
+// every cycle (issue #8). The record lives 32-40 s: longer than Timer I,
+// which only means a very late retransmission is absorbed too.
 
 // inviteState is where an INVITE server transaction is.
 type inviteState uint8
@@ -34,8 +41,12 @@ const (
 	inviteTerminated
 )
 
-// timerT4 is RFC 3261's T4: Timer I over UDP. Timers H and L are 64·T1.
-const timerT4 = 5 * time.Second
+// The records of retired transactions (the one byte of their answer in the
+// replay cache).
+const (
+	retiredAccepted  = 'A' // 2xx sent: retransmitted INVITEs are absorbed; an ACK goes to the dialog
+	retiredConfirmed = 'C' // non-2xx acknowledged: retransmitted INVITEs and ACKs are absorbed
+)
 
 var errTxTerminated = errors.New("transaction terminated")
 
@@ -117,7 +128,8 @@ func (t *inviteTable) del(key string, tx *inviteTx) {
 	sh.mu.Unlock()
 }
 
-// sweep ends the transactions whose time is up (Timers H, I, L).
+// sweep ends the transactions whose time is up (Timer H: a non-2xx never
+// acknowledged; the others retire, see retire).
 func (t *inviteTable) sweep(now time.Time) {
 	var ended []*inviteTx
 	for i := range t.shards {
@@ -158,6 +170,12 @@ func (f *udpFront) invite(req *sip.Request, key string, from netip.AddrPort, h f
 		old.retransmitted()
 		return
 	}
+	// Retired after the table was looked up (retire records first, then
+	// leaves the table): a retransmission of an answered INVITE.
+	if _, retired := f.replay.get(key); retired {
+		f.invites.del(key, tx)
+		return
+	}
 	if to := req.To(); to != nil && to.Params.Has("tag") {
 		go func() { // a re-INVITE: its handler waits for the other party
 			h(req, tx)
@@ -193,12 +211,22 @@ func (tx *inviteTx) keep() {
 }
 
 // ackOrCancel matches an ACK or CANCEL to the front's INVITE transaction
-// of the same branch and source; false when there is none (the ACK of a
-// 2xx is a transaction of its own).
-func (f *udpFront) ackOrCancel(req *sip.Request, key string) bool {
+// of the same branch and source, live or retired; false when there is none
+// (the ACK of a 2xx is a transaction of its own).
+func (f *udpFront) ackOrCancel(req *sip.Request, key string, from netip.AddrPort) bool {
 	tx := f.invites.get(key)
 	if tx == nil {
-		return false
+		rec, retired := f.replay.get(key)
+		switch {
+		case !retired || len(rec) != 1:
+			return false
+		case req.IsAck():
+			// Absorbed after a non-2xx; after a 2xx it is the dialog's (an
+			// RFC 2543 phone's ACK reuses the INVITE's branch).
+			return rec[0] == retiredConfirmed
+		}
+		f.send(responseTo(req, 200, "OK"), from) // a CANCEL too late to matter
+		return true
 	}
 	if req.IsAck() {
 		return tx.acked()
@@ -231,19 +259,31 @@ func (tx *inviteTx) retransmitted() {
 // INVITE's branch, as RFC 2543 phones do: the dialog takes it).
 func (tx *inviteTx) acked() bool {
 	tx.mu.Lock()
-	defer tx.mu.Unlock()
 	switch tx.state {
 	case inviteCompleted:
 		tx.state = inviteConfirmed
-		tx.expires = time.Now().Add(timerT4)
 		if tx.timerG != nil {
 			tx.timerG.Stop()
 		}
+		tx.mu.Unlock()
+		tx.retire(retiredConfirmed) // Timer I: the record absorbs the rest
+		tx.terminate(nil)
 		return true
 	case inviteConfirmed, inviteTerminated:
+		tx.mu.Unlock()
 		return true
 	}
+	tx.mu.Unlock()
 	return false
+}
+
+// retire replaces the transaction in the table by its record in the
+// replay cache (kind: retiredAccepted or retiredConfirmed). The record
+// goes in first: a retransmission that misses the table finds it.
+func (tx *inviteTx) retire(kind byte) {
+	rec := [1]byte{kind}
+	tx.f.replay.finish(tx.key, rec[:])
+	tx.f.invites.del(tx.key, tx)
 }
 
 // cancelled takes a CANCEL: 200 to it, and while no final response was sent,
@@ -306,10 +346,15 @@ func (tx *inviteTx) Respond(res *sip.Response) error {
 		tx.req, tx.onCancel = nil, nil
 	}
 	if res.IsSuccess() { // not kept: the call retransmits its 2xx itself
+		first := tx.state == inviteProceeding
 		tx.state, tx.last = inviteAccepted, nil
-		tx.expires = time.Now().Add(64 * sip.T1) // Timer L
 		tx.mu.Unlock()
 		tx.f.send(res, tx.to)
+		if first {
+			// Timer L is the record's: the call keeps this object for its
+			// 2xx retransmissions (Respond), the table no longer does.
+			tx.retire(retiredAccepted)
+		}
 		return nil
 	}
 	b := tx.f.bufs.bytes(res)

@@ -25,7 +25,9 @@ func inviteMsg(phone *net.UDPConn, method, branch, toTag string) string {
 
 // TestFrontInviteChallenge: the front's INVITE server transaction answers a
 // retransmitted INVITE with the same challenge, retransmits the challenge
-// until its ACK (Timer G), absorbs the ACK, and is gone after Timer I.
+// until its ACK (Timer G), and then retires: its record absorbs
+// retransmissions for Timer I, and once the record is gone the INVITE is a
+// new transaction.
 func TestFrontInviteChallenge(t *testing.T) {
 	s, phone, _ := frontServer(t)
 	invite := inviteMsg(phone, "INVITE", "z9hG4bK-inv1", "")
@@ -46,27 +48,82 @@ func TestFrontInviteChallenge(t *testing.T) {
 		t.Fatalf("Timer G: want the challenge again, got %q", g)
 	}
 	tag, _ := res.To().Params.Get("tag") // ACK right away: the next Timer G is T1·2 later
-	sendTo(t, phone, s, inviteMsg(phone, "ACK", "z9hG4bK-inv1", tag))
+	ack := inviteMsg(phone, "ACK", "z9hG4bK-inv1", tag)
+	sendTo(t, phone, s, ack)
 	if raw := recvRaw(t, phone, 3*sip.T1); raw != nil {
 		t.Fatalf("challenge retransmitted after its ACK: %q", raw)
 	}
-	if n := s.udp.invites.len(); n != 1 {
-		t.Fatalf("%d INVITE transactions, want 1 (confirmed)", n)
-	}
-	// Kept for Timer I, it holds neither the request nor the TU.
-	if tx := onlyInvite(s.udp.invites); tx == nil {
-		t.Fatal("the confirmed transaction is not in the table")
-	} else {
-		tx.mu.Lock()
-		held := tx.req != nil || tx.onCancel != nil
-		tx.mu.Unlock()
-		if held {
-			t.Fatal("the answered INVITE transaction still holds its request or TU")
-		}
-	}
-	s.udp.invites.sweep(time.Now().Add(timerT4 + time.Second))
 	if n := s.udp.invites.len(); n != 0 {
-		t.Fatalf("%d INVITE transactions after Timer I", n)
+		t.Fatalf("%d INVITE transactions after the ACK, want 0 (retired)", n)
+	}
+	// Retired: the record absorbs the INVITE and its ACK, again.
+	sendTo(t, phone, s, invite)
+	sendTo(t, phone, s, ack)
+	if raw := recvRaw(t, phone, 2*sip.T1); raw != nil {
+		t.Fatalf("retransmission after the ACK answered: %q", raw)
+	}
+	if n := s.udp.invites.len(); n != 0 {
+		t.Fatalf("%d INVITE transactions after a retransmission, want 0", n)
+	}
+	for range replayGenerations {
+		s.udp.replay.tick()
+	}
+	sendTo(t, phone, s, invite) // the record is gone: a new transaction
+	if res, raw := recvResponse(t, phone); res.StatusCode != 401 && res.StatusCode != 407 {
+		t.Fatalf("INVITE after the record: want a challenge, got\n%s", raw)
+	}
+}
+
+// TestFrontInviteAcceptedRetires: a 2xx retires the transaction at once.
+// Its record absorbs retransmitted INVITEs, answers a late CANCEL 200 and
+// lets an ACK reusing the branch (RFC 2543) through to the dialog; the
+// call still retransmits its 2xx through the transaction.
+func TestFrontInviteAcceptedRetires(t *testing.T) {
+	s, phone, _ := frontServer(t)
+	invite := inviteMsg(phone, "INVITE", "z9hG4bK-inv3", "")
+	req, err := sip.ParseMessage([]byte(invite))
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := phone.LocalAddr().(*net.UDPAddr).AddrPort()
+	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+	key := "z9hG4bK-inv3 " + from.String()
+	var ftx *inviteTx
+	var ok *sip.Response
+	s.udp.invite(req.(*sip.Request), key, from, func(r *sip.Request, tx sip.ServerTransaction) {
+		ftx, _ = frontInvite(tx)
+		ok = sip.NewResponseFromRequest(r, 200, "OK", nil)
+		_ = tx.Respond(ok)
+	})
+	if res, raw := recvResponse(t, phone); res.StatusCode != 200 {
+		t.Fatalf("want 200, got\n%s", raw)
+	}
+	if n := s.udp.invites.len(); n != 0 {
+		t.Fatalf("%d INVITE transactions after the 2xx, want 0 (retired)", n)
+	}
+	if err := ftx.Respond(ok); err != nil { // the call's retransmission of its 2xx
+		t.Fatalf("2xx retransmission through the retired transaction: %v", err)
+	}
+	if res, raw := recvResponse(t, phone); res.StatusCode != 200 {
+		t.Fatalf("want the 200 again, got\n%s", raw)
+	}
+	sendTo(t, phone, s, invite)
+	if raw := recvRaw(t, phone, 2*sip.T1); raw != nil {
+		t.Fatalf("retransmitted INVITE after its 2xx answered: %q", raw)
+	}
+	if n := s.udp.invites.len(); n != 0 {
+		t.Fatalf("%d INVITE transactions after a retransmission, want 0", n)
+	}
+	sendTo(t, phone, s, inviteMsg(phone, "CANCEL", "z9hG4bK-inv3", ""))
+	if res, raw := recvResponse(t, phone); res.StatusCode != 200 || res.CSeq().MethodName != sip.CANCEL {
+		t.Fatalf("late CANCEL: want 200 CANCEL, got\n%s", raw)
+	}
+	ack, err := sip.ParseMessage([]byte(inviteMsg(phone, "ACK", "z9hG4bK-inv3", "t")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.udp.ackOrCancel(ack.(*sip.Request), key, from) {
+		t.Fatal("an ACK reusing the branch of an answered INVITE was absorbed, not passed to the dialog")
 	}
 }
 
