@@ -231,9 +231,9 @@ const retiredBudget = 64 << 20
 
 // The kinds of retired transactions (the first byte of their record).
 const (
-	retiredAnswered  = 'A' // INVITE, 2xx: a retransmitted 2xx gets the ACK again
-	retiredRefused   = 'R' // INVITE, non-2xx: a retransmitted non-2xx gets the ACK again
-	retiredNonInvite = 'N' // non-INVITE: retransmitted finals are absorbed
+	retiredAnswered  = 'A'        // INVITE, 2xx: a retransmitted 2xx gets the ACK again
+	retiredRefused   = 'R'        // INVITE, non-2xx: a retransmitted non-2xx gets the ACK again
+	retiredNonInvite = 'N'        // non-INVITE: retransmitted finals are absorbed
 	retiredAddr      = 1 + 16 + 2 // kind, address (16 bytes), port: then the ACK
 )
 
