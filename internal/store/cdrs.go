@@ -55,6 +55,7 @@ type CDRWriter struct {
 	line    bytes.Buffer  // Record's journal line, reused
 	enc     *json.Encoder // writes to line
 	journal *os.File      // the file Record appends to; nil if it could not be opened
+	fd      uintptr       // journal's descriptor (appendLine)
 	gen     uint64        // its generation
 	retired []string      // journal files whose CDRs are all in pending or stored
 	closed  bool
@@ -105,7 +106,7 @@ func (w *CDRWriter) Record(c pbx.CDR) {
 	if err := w.enc.Encode(&w.pending[len(w.pending)-1]); err != nil { // a CDR is plain data: cannot happen
 		w.log.Error("store: encode cdr", "call_id", c.CallID, "err", err)
 	} else if w.journal != nil {
-		if _, err := w.journal.Write(w.line.Bytes()); err != nil {
+		if err := appendLine(w.journal, w.fd, w.line.Bytes()); err != nil {
 			w.log.Error("store: cdr journal write", "call_id", c.CallID, "err", err)
 		}
 	}
@@ -181,7 +182,9 @@ func (w *CDRWriter) rotate() error {
 		_ = w.journal.Close()
 		w.retired = append(w.retired, w.journalPath(w.gen))
 	}
-	w.journal, w.gen = f, next
+	// Fd once, here: it puts the descriptor in blocking mode, which a
+	// regular file is in anyway (the netpoller does not take files).
+	w.journal, w.fd, w.gen = f, f.Fd(), next
 	return nil
 }
 
