@@ -373,6 +373,7 @@ func (o *outbound) nextSeq() uint32 {
 
 // Bye implements callctl.Outbound.
 func (o *outbound) Bye() error {
+	growStack() // callctl sends it from a goroutine of its own (byeAsync), still shallow here
 	// No deadline of its own: the BYE's transaction ends by itself, with its
 	// final response or Timer F (64×T1, RFC 3261 §17.1.2.2), ours over the
 	// UDP front as sipgo's otherwise. (A context.WithTimeout per call was

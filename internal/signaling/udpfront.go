@@ -296,7 +296,10 @@ func (f *udpFront) handle(rd *frontReader, data []byte, from netip.AddrPort) boo
 	}
 	tx := &udpTx{f: f, key: key, to: from}
 	if rt.async {
-		go f.serve(rt.h, req, tx)
+		go func() {
+			growStack() // a BYE's handler runs the call's end on this goroutine: deep
+			f.serve(rt.h, req, tx)
+		}()
 	} else {
 		f.serve(rt.h, req, tx)
 	}
