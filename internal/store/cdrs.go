@@ -100,10 +100,7 @@ func (w *CDRWriter) Record(c pbx.CDR) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.pending = append(w.pending, c)
-	w.line.Reset()
-	// Encode is json.Marshal and a newline, into a buffer kept for the next
-	// CDR; given the queued copy's address, it does not copy c to the heap.
-	if err := w.enc.Encode(&w.pending[len(w.pending)-1]); err != nil { // a CDR is plain data: cannot happen
+	if err := w.encode(&w.pending[len(w.pending)-1]); err != nil { // a time json refuses
 		w.log.Error("store: encode cdr", "call_id", c.CallID, "err", err)
 	} else if w.journal != nil {
 		if err := appendLine(w.journal, w.fd, w.line.Bytes()); err != nil {
@@ -119,6 +116,18 @@ func (w *CDRWriter) Record(c pbx.CDR) {
 			}
 		}()
 	}
+}
+
+// encode puts c's journal line in w.line (w.mu held): json's bytes, by
+// appendCDRJSON, or by the Encoder for what that leaves to it. Given the
+// queued copy's address, neither copies c to the heap.
+func (w *CDRWriter) encode(c *pbx.CDR) error {
+	w.line.Reset()
+	if b, ok := appendCDRJSON(w.line.AvailableBuffer(), c); ok {
+		w.line.Write(b) // in place: b is the buffer's own free space, unless it grew
+		return nil
+	}
+	return w.enc.Encode(c)
 }
 
 // Pending is the number of CDRs not stored yet.
