@@ -91,11 +91,13 @@ func (s *Server) handlePeerInvite(req *sip.Request, tx sip.ServerTransaction) bo
 // another node with 302 and the Contact of that node, and reports whether
 // it did.
 func (s *Server) redirectRegister(req *sip.Request, tx sip.ServerTransaction, u *pbx.User) bool {
-	if s.deps.Hybrid == nil || removesOnly(req) {
+	if s.deps.Hybrid == nil {
 		return false
 	}
+	// The home first: most users are homed here, and removesOnly reads
+	// every header of the REGISTER.
 	home := s.deps.Hybrid.RegisterAt(u)
-	if home == "" {
+	if home == "" || removesOnly(req) {
 		return false
 	}
 	s.hook("redirect")
@@ -110,16 +112,15 @@ func (s *Server) redirectRegister(req *sip.Request, tx sip.ServerTransaction, u 
 // home after a move may still do that there.
 func removesOnly(req *sip.Request) bool {
 	header := -1
-	if h := req.GetHeader("Expires"); h != nil {
-		if v, err := strconv.Atoi(strings.TrimSpace(h.Value())); err == nil {
-			header = v
+	if v, ok := firstValue(req, "Expires", ""); ok {
+		if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
+			header = n
 		}
 	}
-	contacts := req.GetHeaders("Contact")
-	if len(contacts) == 0 {
-		return true // a query
-	}
-	for _, h := range contacts {
+	for _, h := range req.Headers() {
+		if !isNamed(h, "Contact", "m") {
+			continue
+		}
 		ch, ok := h.(*sip.ContactHeader)
 		if !ok {
 			return false
@@ -132,7 +133,7 @@ func removesOnly(req *sip.Request) bool {
 			return false
 		}
 	}
-	return true
+	return true // every contact removed, or none: a query
 }
 
 // ProbePeer sends one OPTIONS to another node of the deployment at addr

@@ -92,3 +92,33 @@ func TestNotifyCheckSync(t *testing.T) {
 		t.Error("a contact that is no SIP URI was sent a NOTIFY")
 	}
 }
+
+// TestRemovesOnly: a REGISTER that only removes bindings (or queries them)
+// may still be served by a user's old home; anything adding one may not.
+func TestRemovesOnly(t *testing.T) {
+	for _, c := range []struct {
+		name, headers string
+		want          bool
+	}{
+		{"query", "", true},
+		{"Expires 0", "Contact: <sip:a@10.0.0.1>\r\nExpires: 0\r\n", true},
+		{"expires=0", "Contact: <sip:a@10.0.0.1>;expires=0\r\n", true},
+		{"compact m, expires=0", "m: <sip:a@10.0.0.1>;expires=0\r\n", true},
+		{"wildcard", "Contact: *\r\nExpires: 0\r\n", true},
+		{"adds", "Contact: <sip:a@10.0.0.1>\r\n", false},
+		{"adds with Expires", "Contact: <sip:a@10.0.0.1>\r\nExpires: 3600\r\n", false},
+		{"one of two added", "Contact: <sip:a@10.0.0.1>;expires=0\r\nContact: <sip:b@10.0.0.2>;expires=60\r\n", false},
+		{"param overrides Expires 0", "Contact: <sip:a@10.0.0.1>;expires=60\r\nExpires: 0\r\n", false},
+	} {
+		raw := "REGISTER sip:contoso.com SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK-1\r\n" +
+			"From: <sip:a@contoso.com>;tag=1\r\nTo: <sip:a@contoso.com>\r\nCall-ID: r1\r\nCSeq: 1 REGISTER\r\n" +
+			c.headers + "Content-Length: 0\r\n\r\n"
+		m, err := sip.ParseMessage([]byte(raw))
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if got := removesOnly(m.(*sip.Request)); got != c.want {
+			t.Errorf("%s: removesOnly %v, want %v", c.name, got, c.want)
+		}
+	}
+}
