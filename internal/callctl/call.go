@@ -211,7 +211,7 @@ func (c *call) hangupAll() {
 	}
 	if c.answered {
 		c.byeAsync(c.in.Bye)
-		c.byeAsync(c.winner.out.Bye)
+		c.byeLeg(c.winner.out)
 		c.end(pbx.ResultAnswered, 200, pbx.PartySystem)
 		return
 	}
@@ -224,12 +224,26 @@ func (c *call) hangupAll() {
 // for a while.
 func (c *call) byeAsync(bye func() error) {
 	c.e.requests.Add(1)
-	go func() {
-		defer c.e.requests.Done()
-		if err := bye(); err != nil {
-			c.log.log(context.Background(), slog.LevelDebug, "bye", slog.Any("err", err))
-		}
-	}()
+	go func() { c.byeDone(bye()) }()
+}
+
+// byeLeg is byeAsync for a leg: one that implements ByeThen sends its BYE
+// without a goroutine of ours waiting for the answer.
+func (c *call) byeLeg(l interface{ Bye() error }) {
+	if a, ok := l.(ByeThen); ok {
+		c.e.requests.Add(1)
+		a.ByeThen(c.byeDone)
+		return
+	}
+	c.byeAsync(l.Bye)
+}
+
+// byeDone ends a BYE sent by byeAsync or byeLeg.
+func (c *call) byeDone(err error) {
+	defer c.e.requests.Done()
+	if err != nil {
+		c.log.log(context.Background(), slog.LevelDebug, "bye", slog.Any("err", err))
+	}
 }
 
 func (c *call) end(result pbx.CallResult, cause int, by pbx.Party) {
@@ -315,7 +329,7 @@ func (c *call) bye() {
 		c.end(pbx.ResultCancelled, 487, pbx.PartyCaller)
 		return
 	}
-	c.byeAsync(c.winner.out.Bye)
+	c.byeLeg(c.winner.out)
 	c.end(pbx.ResultAnswered, 200, pbx.PartyCaller)
 }
 
@@ -421,7 +435,7 @@ func (f *fork) Answered(sdp []byte) {
 		}
 		body, err := c.media.Rewrite(true, sdp)
 		if err != nil {
-			c.byeAsync(f.out.Bye)
+			c.byeLeg(f.out)
 			_ = c.in.Reject(488, "Not Acceptable Here")
 			c.end(pbx.ResultFailed, 488, pbx.PartyCallee)
 			return
@@ -430,7 +444,7 @@ func (f *fork) Answered(sdp []byte) {
 		c.cdr.Answer = &now
 		if err := c.in.Answer(body); err != nil {
 			c.log.logger().Warn("answer caller", "err", err)
-			c.byeAsync(f.out.Bye)
+			c.byeLeg(f.out)
 			c.end(pbx.ResultFailed, 500, pbx.PartySystem)
 			return
 		}
@@ -456,7 +470,7 @@ func (c *call) limitReached() {
 	}
 	c.log.logger().Info("call duration limit reached", "limit", c.maxDuration)
 	c.byeAsync(c.in.Bye)
-	c.byeAsync(c.winner.out.Bye)
+	c.byeLeg(c.winner.out)
 	c.end(pbx.ResultAnswered, 200, pbx.PartySystem)
 }
 

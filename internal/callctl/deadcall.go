@@ -27,7 +27,7 @@ func (c *call) release(reason string) {
 	c.log.logger().Info("call released", "reason", reason)
 	c.cdr.EndReason = reason
 	c.byeAsync(c.in.Bye)
-	c.byeAsync(c.winner.out.Bye)
+	c.byeLeg(c.winner.out)
 	c.end(pbx.ResultAnswered, 200, pbx.PartySystem)
 }
 

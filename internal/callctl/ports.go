@@ -45,6 +45,14 @@ type Outbound interface {
 	Release()
 }
 
+// ByeThen is what a leg may add to Bye: send the BYE and return at once;
+// done runs once with its outcome (nil once a final response came), on
+// whatever goroutine hears of it, and must not block. A call ends a leg
+// that has it without a goroutine waiting for the BYE's answer.
+type ByeThen interface {
+	ByeThen(done func(error))
+}
+
 // LegEvents receives what happens on an outbound leg. Implementations post
 // the event to the call's loop and return at once.
 type LegEvents interface {

@@ -43,7 +43,10 @@ type outbound struct {
 	st *sessionTimer // RFC 4028 on this leg (timers.go)
 }
 
-var _ callctl.Outbound = (*outbound)(nil)
+var (
+	_ callctl.Outbound = (*outbound)(nil)
+	_ callctl.ByeThen  = (*outbound)(nil)
+)
 
 // Dial implements callctl.Dialer.
 func (s *Server) Dial(ctx context.Context, d callctl.Dial, ev callctl.LegEvents) (callctl.Outbound, error) {
@@ -372,6 +375,31 @@ func (o *outbound) nextSeq() uint32 {
 }
 
 // Bye implements callctl.Outbound.
+// ByeThen implements callctl.ByeThen: the BYE goes out in a client
+// transaction whose final response (or end, Timer F) is handed to done on
+// the goroutine that hears it — over the front, the reader that received
+// the response — so no goroutine waits for it (issue #8: the goroutine
+// that did parked and woke a thread per call).
+func (o *outbound) ByeThen(done func(error)) {
+	if _, err := o.s.transactionTo(o.newRequest(sip.BYE, o.nextSeq()), byeSink(done)); err != nil {
+		done(err)
+	}
+}
+
+// byeSink hands a BYE's outcome to a ByeThen callback: nil once a final
+// response came (as Bye, whatever its status), the transaction's error
+// when none did. A sink hears no end after a final response, so it runs
+// once.
+type byeSink func(error)
+
+func (f byeSink) response(_ sip.ClientTransaction, res *sip.Response) {
+	if !res.IsProvisional() {
+		f(nil)
+	}
+}
+
+func (f byeSink) ended(_ sip.ClientTransaction, err error) { f(err) }
+
 func (o *outbound) Bye() error {
 	growStack() // callctl sends it from a goroutine of its own (byeAsync), still shallow here
 	// No deadline of its own: the BYE's transaction ends by itself, with its

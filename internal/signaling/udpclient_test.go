@@ -582,3 +582,51 @@ func TestUDPClientSinkInOrder(t *testing.T) {
 		t.Fatalf("sink told %v, want [200]", got)
 	}
 }
+
+// ByeThen sends the BYE and hands its outcome to done once, from the
+// reader that received the 200 (a retransmitted 200 is absorbed); a BYE
+// nobody answers ends at Timer F with an error.
+func TestUDPClientByeThen(t *testing.T) {
+	s, peer := clientServer(t)
+	o := dialPeer(t, s, peer, &legRecorder{})
+	inv, _ := peerRequest(t, peer, time.Second)
+	peerRespond(t, peer, s, inv, 200, "callee")
+	for ack := (*sip.Request)(nil); ack == nil || ack.Method != sip.ACK; {
+		ack, _ = peerRequest(t, peer, time.Second)
+	}
+	outcomes := make(chan error, 4)
+	o.ByeThen(func(err error) { outcomes <- err })
+	bye, _ := peerRequest(t, peer, time.Second)
+	if bye.Method != sip.BYE {
+		t.Fatalf("got %s, want BYE", bye.Method)
+	}
+	ok := peerRespond(t, peer, s, bye, 200, "")
+	select {
+	case err := <-outcomes:
+		if err != nil {
+			t.Fatalf("ByeThen: %v, want nil after the 200", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("ByeThen's done not called after the 200")
+	}
+	sendTo(t, peer, s, string(ok)) // retransmitted: absorbed, done not called again
+	select {
+	case err := <-outcomes:
+		t.Fatalf("done called twice (%v)", err)
+	case <-time.After(5 * testT1):
+	}
+
+	start := time.Now()
+	o.ByeThen(func(err error) { outcomes <- err }) // never answered
+	select {
+	case err := <-outcomes:
+		if err == nil {
+			t.Fatal("an unanswered BYE reported no error")
+		}
+		if d := time.Since(start); d < 60*testT1 {
+			t.Errorf("gave up after %v, before Timer F (%v)", d, 64*testT1)
+		}
+	case <-time.After(64*testT1 + 5*time.Second):
+		t.Fatal("ByeThen's done not called well after Timer F")
+	}
+}
