@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
@@ -25,10 +26,11 @@ type call struct {
 	media  MediaSession
 	cdr    pbx.CDR
 
-	run     sync.Mutex // guards queue, running and closed
+	run     sync.Mutex // guards queue, running, closed and replies
 	queue   []func()   // posted, not run yet
 	running bool       // a goroutine is running the queue
 	closed  bool       // the call is over: what is posted now is dropped
+	replies []func()   // ByeReply callbacks, run when the call closes (once each)
 	done    chan struct{}
 	stopCtx func() bool // ends the watch on ctx (context.AfterFunc)
 
@@ -92,7 +94,14 @@ func (c *call) post(f func()) {
 	}
 	c.queue = nil
 	c.running = false
+	var replies []func()
+	if c.closed {
+		replies, c.replies = c.replies, nil
+	}
 	c.run.Unlock()
+	for _, r := range replies {
+		r() // a ByeReply whose closure was dropped with the queue
+	}
 }
 
 // closeLocked marks the call over (c.run held): done closes, the rest of
@@ -317,6 +326,36 @@ func (c *call) ByeWait() {
 	case <-handled:
 	case <-c.done: // the call ended before running it
 	case <-t.C:
+	}
+}
+
+// ByeReply is ByeWait without waiting: reply runs once, when the call
+// loop has handled the BYE (the call ended and its CDR recorded), when the
+// call closed without running it, or after byeWaitMax, whichever comes
+// first, on the goroutine that gets there. In the usual case, the call
+// idle, that is this one, before ByeReply returns. reply must not block.
+// The UDP front answers a caller's BYE with it on its reader, with no
+// goroutine of its own (issue #8).
+func (c *call) ByeReply(reply func()) {
+	var once sync.Once
+	var replied atomic.Bool
+	r := func() {
+		once.Do(func() {
+			replied.Store(true)
+			reply()
+		})
+	}
+	c.run.Lock()
+	if c.closed {
+		c.run.Unlock()
+		r()
+		return
+	}
+	c.replies = append(c.replies, r)
+	c.run.Unlock()
+	c.post(func() { c.bye(); r() })
+	if !replied.Load() { // queued behind a busy loop: bounded as ByeWait is
+		time.AfterFunc(byeWaitMax, r)
 	}
 }
 

@@ -382,9 +382,14 @@ func (in *inbound) onBye(req *sip.Request, tx sip.ServerTransaction) {
 	in.mu.Lock()
 	ev := in.events
 	in.mu.Unlock()
+	// Answer once the call has ended and its CDR is recorded: a caller
+	// that saw its BYE answered has its CDR, even after kill -9. Over the
+	// UDP front without waiting for it (the handler runs on a reader).
+	if r, ok := ev.(interface{ ByeReply(func()) }); ok && deferAnswer(tx) {
+		r.ByeReply(func() { in.s.respond(req, tx, 200, "OK") })
+		return
+	}
 	if w, ok := ev.(interface{ ByeWait() }); ok {
-		// Answer once the call has ended and its CDR is recorded: a caller
-		// that saw its BYE answered has its CDR, even after kill -9.
 		w.ByeWait()
 		in.s.respond(req, tx, 200, "OK")
 		return

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -21,9 +22,9 @@ import (
 //
 //   - REGISTER, OPTIONS and BYE are answered through the replay cache
 //     (retrans.go), which gives retransmissions the same response for Timer
-//     J, what the RFC 3261 non-INVITE server transaction is for. REGISTER
-//     and OPTIONS run on the reader; a BYE, whose answer waits for the
-//     call's end, on a goroutine of its own.
+//     J, what the RFC 3261 non-INVITE server transaction is for. All run
+//     on the reader; a BYE's answer, which waits for the call's end and
+//     its CDR, is sent by whoever ends the call (deferAnswer, ByeReply).
 //   - INVITEs get INVITE server transactions of the front's own
 //     (udpinvite.go); a CANCEL or an ACK of a non-2xx answer goes to its
 //     INVITE's transaction, the ACK of a 2xx to its dialog.
@@ -88,8 +89,8 @@ func newUDPFront(s *Server, conn *net.UDPConn) *udpFront {
 		routes: map[string]frontRoute{
 			string(sip.REGISTER): {h: s.recoverer(s.handleRegister)},
 			string(sip.OPTIONS):  {h: s.recoverer(s.handleOptions)},
-			string(sip.BYE):      {h: s.recoverer(s.handleBye), async: true},
-			string(sip.INVITE):   {h: s.recoverer(s.handleInvite), async: true, kind: kindInvite},
+			string(sip.BYE):      {h: s.recoverer(s.handleBye)}, // answered when the call has ended: deferAnswer
+			string(sip.INVITE):   {h: s.recoverer(s.handleInvite), kind: kindInvite},
 			string(sip.ACK):      {h: s.recoverer(s.handleAck), kind: kindAck},
 			string(sip.CANCEL):   {kind: kindCancel},
 		}}
@@ -224,13 +225,12 @@ func (f *udpFront) pass(data []byte, from netip.AddrPort) {
 }
 
 // frontRoute is what the front does with a request method.
+// Every handler runs on the reader and must not wait: a new INVITE's
+// handler keeps its transaction for the call (udpinvite.go), a BYE's
+// defers its answer to the call's end (deferAnswer).
 type frontRoute struct {
-	h sipgo.RequestHandler
-	// async: the handler may wait (a BYE's answer waits for the call's
-	// end, an INVITE's for its final response): it runs on a goroutine of
-	// its own, not on the reader.
-	async bool
-	kind  frontKind
+	h    sipgo.RequestHandler
+	kind frontKind
 }
 
 type frontKind uint8
@@ -294,23 +294,17 @@ func (f *udpFront) handle(rd *frontReader, data []byte, from netip.AddrPort) boo
 		f.write(b, from)
 		return true
 	}
-	tx := &udpTx{f: f, key: key, to: from}
-	if rt.async {
-		go func() {
-			growStack() // a BYE's handler runs the call's end on this goroutine: deep
-			f.serve(rt.h, req, tx)
-		}()
-	} else {
-		f.serve(rt.h, req, tx)
-	}
+	f.serve(rt.h, req, &udpTx{f: f, key: key, to: from})
 	return true
 }
 
 // serve runs a non-INVITE handler; a request it left unanswered (a banned
-// source) is forgotten, so its retransmissions are handled anew.
+// source) is forgotten, so its retransmissions are handled anew — unless
+// the handler deferred its answer (deferAnswer): the record stays pending,
+// absorbing retransmissions, until the answer comes.
 func (f *udpFront) serve(h sipgo.RequestHandler, req *sip.Request, tx *udpTx) {
 	h(req, tx)
-	if !tx.final {
+	if !tx.final.Load() && !tx.deferred.Load() {
 		f.replay.abandon(tx.key)
 	}
 }
@@ -326,23 +320,41 @@ func (f *udpFront) write(b []byte, to netip.AddrPort) {
 // for sipgo's), the final one also into the replay cache. It is complete
 // once the handler returns: no ACK, no CANCEL (REGISTER and OPTIONS only).
 type udpTx struct {
-	f     *udpFront
-	key   string
-	to    netip.AddrPort
-	final bool
+	f        *udpFront
+	key      string
+	to       netip.AddrPort
+	final    atomic.Bool // answered (a deferred answer comes from another goroutine)
+	deferred atomic.Bool // the handler answers after it returns (deferAnswer)
 }
 
 var _ sip.ServerTransaction = (*udpTx)(nil)
 
+// deferAnswer says whether tx may be answered after its handler returns,
+// and if so marks it: true for the UDP front's non-INVITE transactions
+// (the handler runs on the reader, which must not wait), false for
+// sipgo's, which end when the handler returns.
+func deferAnswer(tx sip.ServerTransaction) bool {
+	if w, ok := tx.(*watchedTx); ok {
+		tx = w.ServerTransaction
+	}
+	u, ok := tx.(*udpTx)
+	if ok {
+		u.deferred.Store(true)
+	}
+	return ok
+}
+
 func (t *udpTx) Respond(res *sip.Response) error {
-	if t.final {
+	if t.final.Load() {
 		return errors.New("transaction already answered")
 	}
 	buf := t.f.bufs.get(res)
 	defer t.f.bufs.put(buf)
 	b := buf.Bytes()
 	if res.StatusCode >= 200 {
-		t.final = true
+		if t.final.Swap(true) {
+			return errors.New("transaction already answered")
+		}
 		t.f.replay.finish(t.key, b) // the cache copies it
 	}
 	t.f.write(b, t.to)

@@ -273,3 +273,51 @@ func TestSourceNames(t *testing.T) {
 		t.Fatalf("IPv6 name %q", got)
 	}
 }
+
+// TestFrontDeferredAnswer: a handler that defers its answer (a BYE's, sent
+// when the call has ended) leaves its replay record pending when it
+// returns — a retransmission meanwhile is absorbed, not handled twice —
+// and the answer sent later, from another goroutine, is what a
+// retransmission gets after it. A handler that neither answers nor defers
+// leaves nothing. sipgo's transactions cannot defer.
+func TestFrontDeferredAnswer(t *testing.T) {
+	s, phone, _ := frontServer(t)
+	f := s.udp
+	from := phone.LocalAddr().(*net.UDPAddr).AddrPort()
+	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+	m, err := sip.ParseMessage([]byte(inviteMsg(phone, "BYE", "z9hG4bK-bye1", "t1")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := m.(*sip.Request)
+	key := "BYE z9hG4bK-bye1 " + from.String()
+	if _, st := f.replay.begin(key); st != replayNew {
+		t.Fatalf("replay state %v before the request, want new", st)
+	}
+	var later func()
+	f.serve(func(r *sip.Request, tx sip.ServerTransaction) {
+		w := &watchedTx{ServerTransaction: tx, s: s, req: r} // as guarded wraps it
+		if !deferAnswer(w) {
+			t.Error("the front's transaction cannot defer its answer")
+		}
+		later = func() { s.respond(r, w, 200, "OK") }
+	}, req, &udpTx{f: f, key: key, to: from})
+	if _, st := f.replay.begin(key); st != replayPending {
+		t.Fatalf("replay state %v after a deferring handler, want pending", st)
+	}
+	go later()
+	_, answer := recvResponse(t, phone)
+	if b, st := f.replay.begin(key); st != replayAnswer || !bytes.Equal(b, answer) {
+		t.Fatalf("replay state %v after the answer (bytes equal: %v), want the answer", st, bytes.Equal(b, answer))
+	}
+
+	key2 := "BYE z9hG4bK-bye2 " + from.String()
+	f.replay.begin(key2)
+	f.serve(func(*sip.Request, sip.ServerTransaction) {}, req, &udpTx{f: f, key: key2, to: from})
+	if _, st := f.replay.begin(key2); st != replayNew {
+		t.Fatalf("replay state %v after a handler that dropped the request, want new (abandoned)", st)
+	}
+	if deferAnswer(&countTx{}) {
+		t.Fatal("a transaction of sipgo's cannot defer its answer")
+	}
+}
