@@ -386,6 +386,16 @@ func TestUDPClientAnsweredCallAndBye(t *testing.T) {
 // A BYE the callee never answers ends with its transaction's Timer F
 // (64×T1): Bye has no deadline of its own.
 func TestUDPClientByeUnansweredEndsAtTimerF(t *testing.T) {
+	_, _, o := answeredLeg(t)
+	start := time.Now()
+	bye := make(chan error, 1)
+	go func() { bye <- o.Bye() }()
+	endsAtTimerF(t, start, bye, "Bye")
+}
+
+// answeredLeg dials a peer that answers 200: the leg once it has ACKed.
+func answeredLeg(t *testing.T) (*Server, *net.UDPConn, *outbound) {
+	t.Helper()
 	s, peer := clientServer(t)
 	o := dialPeer(t, s, peer, &legRecorder{})
 	inv, _ := peerRequest(t, peer, time.Second)
@@ -393,19 +403,23 @@ func TestUDPClientByeUnansweredEndsAtTimerF(t *testing.T) {
 	for ack := (*sip.Request)(nil); ack == nil || ack.Method != sip.ACK; {
 		ack, _ = peerRequest(t, peer, time.Second)
 	}
-	start := time.Now()
-	bye := make(chan error, 1)
-	go func() { bye <- o.Bye() }()
+	return s, peer, o
+}
+
+// endsAtTimerF waits for the outcome of a BYE sent at start that nobody
+// answers: an error, and not before Timer F.
+func endsAtTimerF(t *testing.T, start time.Time, outcome <-chan error, what string) {
+	t.Helper()
 	select {
-	case err := <-bye:
+	case err := <-outcome:
 		if err == nil {
-			t.Fatal("Bye to a silent callee returned no error")
+			t.Fatalf("%s to a silent callee reported no error", what)
 		}
 		if d := time.Since(start); d < 60*testT1 {
-			t.Errorf("Bye gave up after %v, before Timer F (%v)", d, 64*testT1)
+			t.Errorf("%s gave up after %v, before Timer F (%v)", what, d, 64*testT1)
 		}
 	case <-time.After(64*testT1 + 5*time.Second):
-		t.Fatal("Bye still waiting well after Timer F")
+		t.Fatalf("%s still waiting well after Timer F", what)
 	}
 }
 
@@ -587,13 +601,7 @@ func TestUDPClientSinkInOrder(t *testing.T) {
 // reader that received the 200 (a retransmitted 200 is absorbed); a BYE
 // nobody answers ends at Timer F with an error.
 func TestUDPClientByeThen(t *testing.T) {
-	s, peer := clientServer(t)
-	o := dialPeer(t, s, peer, &legRecorder{})
-	inv, _ := peerRequest(t, peer, time.Second)
-	peerRespond(t, peer, s, inv, 200, "callee")
-	for ack := (*sip.Request)(nil); ack == nil || ack.Method != sip.ACK; {
-		ack, _ = peerRequest(t, peer, time.Second)
-	}
+	s, peer, o := answeredLeg(t)
 	outcomes := make(chan error, 4)
 	o.ByeThen(func(err error) { outcomes <- err })
 	bye, _ := peerRequest(t, peer, time.Second)
@@ -618,15 +626,5 @@ func TestUDPClientByeThen(t *testing.T) {
 
 	start := time.Now()
 	o.ByeThen(func(err error) { outcomes <- err }) // never answered
-	select {
-	case err := <-outcomes:
-		if err == nil {
-			t.Fatal("an unanswered BYE reported no error")
-		}
-		if d := time.Since(start); d < 60*testT1 {
-			t.Errorf("gave up after %v, before Timer F (%v)", d, 64*testT1)
-		}
-	case <-time.After(64*testT1 + 5*time.Second):
-		t.Fatal("ByeThen's done not called well after Timer F")
-	}
+	endsAtTimerF(t, start, outcomes, "ByeThen")
 }

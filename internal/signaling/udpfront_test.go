@@ -283,13 +283,7 @@ func TestSourceNames(t *testing.T) {
 func TestFrontDeferredAnswer(t *testing.T) {
 	s, phone, _ := frontServer(t)
 	f := s.udp
-	from := phone.LocalAddr().(*net.UDPAddr).AddrPort()
-	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
-	m, err := sip.ParseMessage([]byte(inviteMsg(phone, "BYE", "z9hG4bK-bye1", "t1")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req := m.(*sip.Request)
+	req, from := phoneRequest(t, phone, inviteMsg(phone, "BYE", "z9hG4bK-bye1", "t1"))
 	key := "BYE z9hG4bK-bye1 " + from.String()
 	if _, st := f.replay.begin(key); st != replayNew {
 		t.Fatalf("replay state %v before the request, want new", st)

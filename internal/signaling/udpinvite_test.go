@@ -81,16 +81,11 @@ func TestFrontInviteChallenge(t *testing.T) {
 func TestFrontInviteAcceptedRetires(t *testing.T) {
 	s, phone, _ := frontServer(t)
 	invite := inviteMsg(phone, "INVITE", "z9hG4bK-inv3", "")
-	req, err := sip.ParseMessage([]byte(invite))
-	if err != nil {
-		t.Fatal(err)
-	}
-	from := phone.LocalAddr().(*net.UDPAddr).AddrPort()
-	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+	req, from := phoneRequest(t, phone, invite)
 	key := "z9hG4bK-inv3 " + from.String()
 	var ftx *inviteTx
 	var ok *sip.Response
-	s.udp.invite(req.(*sip.Request), key, from, func(r *sip.Request, tx sip.ServerTransaction) {
+	s.udp.invite(req, key, from, func(r *sip.Request, tx sip.ServerTransaction) {
 		ftx, _ = frontInvite(tx)
 		ok = sip.NewResponseFromRequest(r, 200, "OK", nil)
 		_ = tx.Respond(ok)
@@ -132,16 +127,10 @@ func TestFrontInviteAcceptedRetires(t *testing.T) {
 // matching nothing goes to sipgo (481).
 func TestFrontInviteCancel(t *testing.T) {
 	s, phone, _ := frontServer(t)
-	invite := inviteMsg(phone, "INVITE", "z9hG4bK-inv2", "")
-	req, err := sip.ParseMessage([]byte(invite))
-	if err != nil {
-		t.Fatal(err)
-	}
-	from := phone.LocalAddr().(*net.UDPAddr).AddrPort()
-	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+	req, from := phoneRequest(t, phone, inviteMsg(phone, "INVITE", "z9hG4bK-inv2", ""))
 	cancelled := make(chan *sip.Request, 1)
 	handled := make(chan struct{})
-	s.udp.invite(req.(*sip.Request), "z9hG4bK-inv2 "+from.String(), from, func(r *sip.Request, tx sip.ServerTransaction) {
+	s.udp.invite(req, "z9hG4bK-inv2 "+from.String(), from, func(r *sip.Request, tx sip.ServerTransaction) {
 		ft, _ := frontInvite(tx)
 		ft.keep() // as serveInvite does: the call answers later
 		tx.OnCancel(func(c *sip.Request) { cancelled <- c })
@@ -178,6 +167,18 @@ func TestFrontInviteCancel(t *testing.T) {
 	if res, raw := recvResponse(t, phone); res.StatusCode != 481 {
 		t.Fatalf("unmatched CANCEL: want 481, got\n%s", raw)
 	}
+}
+
+// phoneRequest parses raw, a request as phone sends it, and gives the
+// source address the front sees it from.
+func phoneRequest(t *testing.T, phone *net.UDPConn, raw string) (*sip.Request, netip.AddrPort) {
+	t.Helper()
+	m, err := sip.ParseMessage([]byte(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := phone.LocalAddr().(*net.UDPAddr).AddrPort()
+	return m.(*sip.Request), netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 }
 
 // onlyInvite is a transaction of the table (nil when it has none).
