@@ -193,13 +193,7 @@ func (s *Server) ackAnswer(tx sip.ClientTransaction, r *sip.Request) error {
 	c, to, front := s.overFront(r)
 	s.prepare(r, front)
 	if !front {
-		tx.OnRetransmission(func(res *sip.Response) {
-			if res.IsSuccess() {
-				if err := s.cli.WriteRequest(r.Clone(), sipNoBuild); err != nil {
-					s.log.Debug("ack", "err", err)
-				}
-			}
-		})
+		s.reackOn(tx, func() error { return s.cli.WriteRequest(r.Clone(), sipNoBuild) })
 		return s.cli.WriteRequest(r, sipNoBuild)
 	}
 	buf := c.bufs.get(r)
@@ -210,12 +204,18 @@ func (s *Server) ackAnswer(tx sip.ClientTransaction, r *sip.Request) error {
 		return err
 	}
 	b := bytes.Clone(buf.Bytes())
+	s.reackOn(tx, func() error { return c.write(b, to) })
+	return err
+}
+
+// reackOn has tx's retransmitted 2xx answered with ack (Timer M keeps the
+// closure: it must hold bytes or a request, never the leg).
+func (s *Server) reackOn(tx sip.ClientTransaction, ack func() error) {
 	tx.OnRetransmission(func(res *sip.Response) {
 		if res.IsSuccess() {
-			if err := c.write(b, to); err != nil {
+			if err := ack(); err != nil {
 				s.log.Debug("ack", "err", err)
 			}
 		}
 	})
-	return err
 }

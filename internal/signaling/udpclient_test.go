@@ -367,14 +367,7 @@ func TestUDPClientAnsweredCallAndBye(t *testing.T) {
 		}
 	}
 	peerRespond(t, peer, s, req, 200, "")
-	select {
-	case err := <-bye:
-		if err != nil {
-			t.Fatalf("Bye: %v", err)
-		}
-	case <-time.After(2 * time.Second):
-		t.Fatal("Bye did not return after its 200")
-	}
+	succeedsWithin(t, bye, "Bye after its 200")
 	_ = recvRaw(t, peer, 2*testT1)
 	quiet(t, peer, 20*testT1, "BYE retransmitted after its 200")
 	// Every transaction of the call retired with its final response.
@@ -404,6 +397,19 @@ func answeredLeg(t *testing.T) (*Server, *net.UDPConn, *outbound) {
 		ack, _ = peerRequest(t, peer, time.Second)
 	}
 	return s, peer, o
+}
+
+// succeedsWithin waits up to 2 s for an outcome, which must be nil.
+func succeedsWithin(t *testing.T, outcome <-chan error, what string) {
+	t.Helper()
+	select {
+	case err := <-outcome:
+		if err != nil {
+			t.Fatalf("%s: %v, want nil", what, err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatalf("%s: no outcome", what)
+	}
 }
 
 // endsAtTimerF waits for the outcome of a BYE sent at start that nobody
@@ -609,14 +615,7 @@ func TestUDPClientByeThen(t *testing.T) {
 		t.Fatalf("got %s, want BYE", bye.Method)
 	}
 	ok := peerRespond(t, peer, s, bye, 200, "")
-	select {
-	case err := <-outcomes:
-		if err != nil {
-			t.Fatalf("ByeThen: %v, want nil after the 200", err)
-		}
-	case <-time.After(2 * time.Second):
-		t.Fatal("ByeThen's done not called after the 200")
-	}
+	succeedsWithin(t, outcomes, "ByeThen after the 200")
 	sendTo(t, peer, s, string(ok)) // retransmitted: absorbed, done not called again
 	select {
 	case err := <-outcomes:
