@@ -53,8 +53,9 @@ func newFrontSock(c *net.UDPConn) *frontSock {
 }
 
 // recv reads one datagram into b, waiting for one in the netpoller when
-// none is queued. Every reader calls it, as net.UDPConn readers would: the
-// descriptor's read lock queues them. Nothing else may take that lock
+// none is queued; waited says it did. The leader reader calls it (where
+// helpers are not available, every reader: the descriptor's read lock
+// queues them, as net.UDPConn readers). Nothing else may take that lock
 // (RawConn.Read) between a reader's datagram and its answer: the reader in
 // the netpoller holds it until the next datagram comes, so whoever waits
 // for it waits for that datagram too — the answer lost by the session-4
@@ -64,23 +65,46 @@ func newFrontSock(c *net.UDPConn) *frontSock {
 // thousandths (SO_MEMINFO: queued bytes against the buffer's size, both as
 // the kernel counts them), asked in the same turn as the datagram, holding
 // the read lock already; -1 when not asked or not known.
-func (s *frontSock) recv(b []byte, probe bool) (n int, from netip.AddrPort, fill int, err error) {
+func (s *frontSock) recv(b []byte, probe bool) (n int, from netip.AddrPort, fill int, waited bool, err error) {
+	return s.receive(b, probe, true)
+}
+
+// tryRecv reads one datagram into b if one is queued, without the
+// descriptor's read lock and without waiting: ok false when the socket
+// is empty. A helper reader (udpfront.go) reads this way while the
+// leader may hold the read lock in the netpoller; the kernel hands each
+// datagram to one of them.
+func (s *frontSock) tryRecv(b []byte, probe bool) (n int, from netip.AddrPort, fill int, ok bool, err error) {
+	n, from, fill, empty, err := s.receive(b, probe, false)
+	return n, from, fill, err == nil && !empty, err
+}
+
+// receive is recv (wait: inside RawConn.Read) and tryRecv (inside
+// RawConn.Control, one recvfrom); empty: the socket was found empty at
+// least once (recv waited; tryRecv read nothing).
+func (s *frontSock) receive(b []byte, probe, wait bool) (n int, from netip.AddrPort, fill int, empty bool, err error) {
 	if s.rc == nil {
-		return 0, netip.AddrPort{}, -1, net.ErrClosed
+		return 0, netip.AddrPort{}, -1, false, net.ErrClosed
 	}
 	op := s.recvs.Get().(*recvOp)
-	op.b, op.probe, op.fill = b, probe, -1
-	err = s.rc.Read(op.fn)
-	n, from, fill, errno := op.n, op.from, op.fill, op.errno
+	op.b, op.probe, op.fill, op.n, op.errno, op.empty = b, probe, -1, 0, 0, false
+	if wait {
+		err = s.rc.Read(op.fn)
+	} else {
+		err = s.rc.Control(op.ctl)
+	}
+	n, from, fill, errno, empty := op.n, op.from, op.fill, op.errno, op.empty
 	op.b = nil
 	s.recvs.Put(op)
 	switch {
 	case err != nil:
-		return 0, netip.AddrPort{}, -1, err
+		return 0, netip.AddrPort{}, -1, false, err
+	case !wait && empty:
+		return 0, netip.AddrPort{}, -1, true, nil
 	case errno != 0:
-		return 0, netip.AddrPort{}, -1, &net.OpError{Op: "read", Net: "udp", Source: s.udp.LocalAddr(), Err: errno}
+		return 0, netip.AddrPort{}, -1, false, &net.OpError{Op: "read", Net: "udp", Source: s.udp.LocalAddr(), Err: errno}
 	}
-	return n, from, fill, nil
+	return n, from, fill, empty, nil
 }
 
 // recvOp is one recv's state, pooled with the function RawConn.Read calls
@@ -93,13 +117,16 @@ type recvOp struct {
 	from  netip.AddrPort
 	fill  int
 	errno syscall.Errno
+	empty bool // recvfrom found the socket empty (EAGAIN) at least once
 	sa    unix.RawSockaddrAny
-	fn    func(fd uintptr) bool
+	fn    func(fd uintptr) bool // for RawConn.Read: op.read
+	ctl   func(fd uintptr)      // for RawConn.Control: op.read, once
 }
 
 func newRecvOp() any {
 	op := &recvOp{}
 	op.fn = op.read
+	op.ctl = func(fd uintptr) { op.read(fd) }
 	return op
 }
 
@@ -114,6 +141,7 @@ func (op *recvOp) read(fd uintptr) bool {
 			continue
 		}
 		if e == unix.EAGAIN {
+			op.empty = true
 			return false
 		}
 		op.n, op.errno = int(r), e
@@ -250,3 +278,7 @@ func rawAddrPort(sa *unix.RawSockaddrAny) netip.AddrPort {
 	}
 	return netip.AddrPort{}
 }
+
+// sockHelpers: readers beyond the first are helpers that read with tryRecv
+// while the first falls behind (udpfront.go).
+const sockHelpers = true

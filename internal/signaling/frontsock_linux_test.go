@@ -25,7 +25,7 @@ func TestFrontSockAllocatesNothing(t *testing.T) {
 		if err := sa.send(msg, to); err != nil {
 			t.Fatal(err)
 		}
-		n, from, fill, err := sb.recv(buf, true)
+		n, from, fill, _, err := sb.recv(buf, true)
 		if err != nil || n != len(msg) || from.Port() != uint16(a.LocalAddr().(*net.UDPAddr).Port) || fill < 0 {
 			t.Fatalf("recv: %d bytes from %v, fill %d, %v", n, from, fill, err)
 		}

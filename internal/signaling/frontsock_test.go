@@ -4,6 +4,7 @@ import (
 	"net"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -68,34 +69,87 @@ func TestFrontAnswersABurst(t *testing.T) {
 	}
 }
 
-// TestFrontAnswersWhileAnotherReaderWaits: a reader that has read a
-// datagram answers it even when, meanwhile, another reader has gone to
-// wait for the next one in the netpoller — which holds the socket's read
-// lock until a datagram comes. The series reverted in session 4 lost the
-// last answer of a burst this way (TestFrontAnswersABurst, 3-8 % of runs
-// under load): after reading, the reader asked the socket whether more was
-// queued, which took that lock, and so waited for a datagram that never
-// came. Here the interleaving is forced: the first reader, datagram in
-// hand, lets another settle in the netpoller before it goes on.
-func TestFrontAnswersWhileAnotherReaderWaits(t *testing.T) {
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(2, runtime.GOMAXPROCS(0)))) // two readers at least
-	var first, settled atomic.Bool
+// TestFrontHelperTakesOverAStuckLeader: while the leader is stuck inside
+// a datagram's handling (handlers must not wait, but should one), the
+// watchdog calls a helper, which answers what comes meanwhile; and a
+// helper holding a datagram answers it while the leader, released, waits
+// for the next one in the netpoller — which holds the socket's read lock
+// until a datagram comes. (The series reverted in session 4 lost answers
+// that way: a reader, datagram in hand, called the read side again and
+// waited for a datagram that at the end of a burst never came. A helper
+// reads without that lock: tryRecv.)
+func TestFrontHelperTakesOverAStuckLeader(t *testing.T) {
+	if !sockHelpers {
+		t.Skip("every reader is a leader here")
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(2, runtime.GOMAXPROCS(0)))) // a helper at least
+	var n atomic.Int32
+	var settled atomic.Bool
+	release := make(chan struct{})
+	var once sync.Once
+	free := func() { once.Do(func() { close(release) }) }
 	s, phone := burstServer(t, "127.0.0.1:0", func() {
-		if !first.CompareAndSwap(false, true) {
-			return
+		switch n.Add(1) {
+		case 1: // the leader, with the first REGISTER
+			<-release
+		case 2: // a helper, with the second: the leader goes back to the socket
+			free()
+			deadline := time.Now().Add(2 * time.Second)
+			for !readerInNetpoller() && time.Now().Before(deadline) {
+				time.Sleep(time.Millisecond)
+			}
+			settled.Store(readerInNetpoller())
 		}
-		deadline := time.Now().Add(2 * time.Second)
-		for !readerInNetpoller() && time.Now().Before(deadline) {
-			time.Sleep(time.Millisecond)
-		}
-		settled.Store(readerInNetpoller())
 	})
-	sendTo(t, phone, s, frontRegister(phone, "z9hG4bKalone", 1, ""))
-	if raw := recvRaw(t, phone, 3*time.Second); raw == nil {
-		t.Fatalf("no answer while another reader waits in the netpoller; the front's readers:\n%s", readerStacks())
+	t.Cleanup(free) // before the server's Close (cleanups run last first), which waits for the readers
+	sendTo(t, phone, s, frontRegister(phone, "z9hG4bKstuck1", 1, ""))
+	for n.Load() < 1 {
+		time.Sleep(time.Millisecond)
+	}
+	sendTo(t, phone, s, frontRegister(phone, "z9hG4bKstuck2", 2, ""))
+	seen := map[string]bool{}
+	for len(seen) < 2 {
+		raw := recvRaw(t, phone, 3*time.Second)
+		if raw == nil {
+			t.Fatalf("answered %v of two; the front's readers:\n%s", seen, readerStacks())
+		}
+		_, rest, _ := strings.Cut(string(raw), "branch=")
+		branch, _, _ := strings.Cut(rest, ";")
+		seen[branch] = true
 	}
 	if !settled.Load() {
-		t.Fatal("the interleaving was not forced: no other reader came to wait in the netpoller")
+		t.Fatal("the interleaving was not forced: the leader did not come back to the netpoller")
+	}
+}
+
+// TestFrontCallsAHelperWhenBehind: a leader that finds the socket never
+// empty — every datagram takes it 2 ms here — calls a helper, and the
+// helper reads and answers part of the burst.
+func TestFrontCallsAHelperWhenBehind(t *testing.T) {
+	if !sockHelpers {
+		t.Skip("every reader is a leader here")
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(2, runtime.GOMAXPROCS(0))))
+	var helped atomic.Int32
+	s, phone := burstServer(t, "127.0.0.1:0", func() {
+		buf := make([]byte, 4096)
+		if strings.Contains(string(buf[:runtime.Stack(buf, false)]), "(*udpFront).help(") {
+			helped.Add(1)
+			return
+		}
+		time.Sleep(2 * time.Millisecond) // the leader is slow (< watchAfter: not the watchdog)
+	})
+	const n = 40
+	for i := range n {
+		sendTo(t, phone, s, frontRegister(phone, "z9hG4bKbehind"+itoa(i), i+1, ""))
+	}
+	for i := range n {
+		if recvRaw(t, phone, 5*time.Second) == nil {
+			t.Fatalf("%d of %d answered; the front's readers:\n%s", i, n, readerStacks())
+		}
+	}
+	if helped.Load() == 0 {
+		t.Fatal("no helper read any of the burst")
 	}
 }
 

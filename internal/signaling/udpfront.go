@@ -15,8 +15,9 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
-// udpFront owns the SIP UDP socket. Its readers (one per CPU) take every
-// datagram, screen its source with the guard, and serve most requests
+// udpFront owns the SIP UDP socket. Its readers (one per CPU: a leader
+// always at the socket, helpers it calls while it falls behind) take
+// every datagram, screen its source with the guard, and serve most requests
 // without sipgo's transaction layer: the message is parsed by sipgo's
 // parser and handled by the same handlers as over TCP.
 //
@@ -54,8 +55,10 @@ type udpFront struct {
 	routes   map[string]frontRoute
 	clients  *udpClients // our client transactions (udpclient.go)
 	readers  sync.WaitGroup
-	sock     *frontSock // the readers' and the answers' system calls (frontsock_*.go)
-	load     overload   // new calls refused while the readers fall behind (overload.go)
+	wake     chan struct{} // a parked helper reader takes one (callHelper)
+	busy     atomic.Int64  // when the leader took the datagram it handles (UnixNano); 0 at the socket
+	sock     *frontSock    // the readers' and the answers' system calls (frontsock_*.go)
+	load     overload      // new calls refused while the readers fall behind (overload.go)
 	// afterRecv, when set (tests: Server.frontAfterRecv), runs on the
 	// reader after each datagram read, before it is handled.
 	afterRecv func()
@@ -83,7 +86,7 @@ const (
 func newUDPFront(s *Server, conn *net.UDPConn) *udpFront {
 	sock, bufs := newFrontSock(conn), new(wireBufs)
 	f := &udpFront{bufs: bufs, UDPConn: conn, s: s, sock: sock, stateful: make(chan datagram, 1024), closed: make(chan struct{}),
-		answered: make(chan struct{}), replay: newReplayCache(replayBudget), invites: newInviteTable(),
+		answered: make(chan struct{}), wake: make(chan struct{}), replay: newReplayCache(replayBudget), invites: newInviteTable(),
 		clients: newUDPClients(sock, bufs, s.log), afterRecv: s.frontAfterRecv,
 		load: overload{log: s.log, onShed: s.deps.Hooks.Shed},
 		routes: map[string]frontRoute{
@@ -97,8 +100,16 @@ func newUDPFront(s *Server, conn *net.UDPConn) *udpFront {
 	close(f.answered)
 	n := runtime.GOMAXPROCS(0)
 	f.readers.Add(n)
-	for range n {
-		go f.read()
+	go f.read()
+	for range n - 1 {
+		if sockHelpers {
+			go f.help()
+		} else {
+			go f.read()
+		}
+	}
+	if sockHelpers && n > 1 {
+		go f.watch()
 	}
 	go f.rotate()
 	go f.tryingLoop()
@@ -142,45 +153,140 @@ func (f *udpFront) rotate() {
 	}
 }
 
-// read is one reader. All of them wait for the socket in the netpoller
-// (frontsock_*.go); a reader holding a datagram makes no call at the
-// socket's read side before it has handled it (see frontSock.recv).
+// read is the leader, the reader always at the socket: it waits for the
+// next datagram in the netpoller (frontsock_*.go) and handles it; a
+// reader holding a datagram makes no call at the socket's read side
+// before it has handled it (see frontSock.recv). When the socket has not
+// run empty for helperAfter — datagrams wait while it works — it calls a
+// helper (help). Where helpers are not available (sockHelpers) every
+// reader is a leader.
 func (f *udpFront) read() {
 	defer f.readers.Done()
 	buf := make([]byte, 1<<16)
 	rd := newFrontReader()
+	behind := time.Now() // when the socket was last found empty
 	for i := uint(1); ; i++ {
-		n, from, fill, err := f.sock.recv(buf, f.load.probe(i))
+		n, from, fill, waited, err := f.sock.recv(buf, f.load.probe(i))
 		if err != nil {
-			select {
-			case <-f.closed:
-				return
-			default:
-			}
-			if errors.Is(err, net.ErrClosed) {
+			if f.readFailed(err) {
 				return
 			}
-			f.s.log.Warn("sip udp read", "err", err)
-			time.Sleep(time.Millisecond) // never spin on a failing socket
 			continue
 		}
-		f.load.observe(fill)
-		if f.afterRecv != nil {
-			f.afterRecv()
+		now := time.Now()
+		if waited {
+			behind = now
+		} else if now.Sub(behind) > helperAfter {
+			f.callHelper()
+			behind = now
 		}
-		data := buf[:n]
-		if len(bytes.Trim(data, "\r\n\x00")) == 0 {
-			continue // keep-alive (RFC 5626 §4.4.1 CRLF) or padding
+		f.busy.Store(now.UnixNano())
+		f.dispatch(rd, buf[:n], from, fill)
+		f.busy.Store(0)
+	}
+}
+
+// helperAfter is how long the leader may go without finding the socket
+// empty before it calls a helper: about ten datagrams' work.
+const helperAfter = 250 * time.Microsecond
+
+// help is a helper reader: parked until the leader (or another helper,
+// or the watchdog) calls it, it then reads what is queued without the
+// read lock and without waiting (tryRecv), and parks again when the
+// socket is empty. One reader at the socket while it keeps up costs less
+// than several taking turns: each turn handed the descriptor's read lock
+// to another goroutine, a wake-up per datagram (ADR 0006).
+func (f *udpFront) help() {
+	defer f.readers.Done()
+	buf := make([]byte, 1<<16)
+	rd := newFrontReader()
+	for {
+		select {
+		case <-f.wake:
+		case <-f.closed:
+			return
 		}
-		if f.s.guard.drops(from.Addr().Unmap()) {
-			continue
+		behind := time.Now()
+		for i := uint(1); ; i++ {
+			n, from, fill, ok, err := f.sock.tryRecv(buf, f.load.probe(i))
+			if err != nil {
+				if f.readFailed(err) {
+					return
+				}
+				continue
+			}
+			if !ok {
+				break
+			}
+			if now := time.Now(); now.Sub(behind) > helperAfter {
+				f.callHelper() // still behind: one more
+				behind = now
+			}
+			f.dispatch(rd, buf[:n], from, fill)
 		}
-		if bytes.HasPrefix(data, []byte(sipResponse)) && f.clients.receive(rd, data, from) {
-			continue // a response to one of our client transactions
+	}
+}
+
+// callHelper wakes a parked helper, if there is one.
+func (f *udpFront) callHelper() {
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+}
+
+// watch calls a helper when the leader has been inside one datagram's
+// handling for longer than watchAfter: handlers must not wait, but should
+// one, the socket is still read.
+func (f *udpFront) watch() {
+	t := time.NewTicker(watchAfter)
+	defer t.Stop()
+	for {
+		select {
+		case now := <-t.C:
+			if b := f.busy.Load(); b != 0 && now.UnixNano()-b > int64(watchAfter) {
+				f.callHelper()
+			}
+		case <-f.closed:
+			return
 		}
-		if !f.handle(rd, data, from) {
-			f.pass(data, from)
-		}
+	}
+}
+
+const watchAfter = 20 * time.Millisecond
+
+// readFailed handles a read error: true when the socket is closed.
+func (f *udpFront) readFailed(err error) bool {
+	select {
+	case <-f.closed:
+		return true
+	default:
+	}
+	if errors.Is(err, net.ErrClosed) {
+		return true
+	}
+	f.s.log.Warn("sip udp read", "err", err)
+	time.Sleep(time.Millisecond) // never spin on a failing socket
+	return false
+}
+
+// dispatch handles one datagram a reader read.
+func (f *udpFront) dispatch(rd *frontReader, data []byte, from netip.AddrPort, fill int) {
+	f.load.observe(fill)
+	if f.afterRecv != nil {
+		f.afterRecv()
+	}
+	if len(bytes.Trim(data, "\r\n\x00")) == 0 {
+		return // keep-alive (RFC 5626 §4.4.1 CRLF) or padding
+	}
+	if f.s.guard.drops(from.Addr().Unmap()) {
+		return
+	}
+	if bytes.HasPrefix(data, []byte(sipResponse)) && f.clients.receive(rd, data, from) {
+		return // a response to one of our client transactions
+	}
+	if !f.handle(rd, data, from) {
+		f.pass(data, from)
 	}
 }
 
