@@ -177,15 +177,25 @@ func benchHandleRegister(b *testing.B, st registrar.Store) {
 	}
 }
 
-// BenchmarkParseRegister is sipgo's parse of one REGISTER with credentials.
+// BenchmarkParseRegister is sipgo's parse of a registration's two
+// REGISTERs: the first (answered with a challenge) and the one with
+// credentials. Their sum is the parser's share of a registration, which
+// no change of ours moves (docs/performance.md, "Not done yet").
 func BenchmarkParseRegister(b *testing.B) {
-	raw := benchRegisterMsg("u00001", 2, `Digest username="u00001",realm="bench1.example.com",cnonce="6b8b4567",nc=00000001,qop=auth,uri="sip:bench1.example.com",nonce="bm9uY2U",response="0123456789abcdef0123456789abcdef",algorithm=MD5`)
-	b.ReportAllocs()
-	b.SetBytes(int64(len(raw)))
-	for b.Loop() {
-		if _, err := sip.ParseMessage(raw); err != nil {
-			b.Fatal(err)
-		}
+	for _, c := range []struct{ name, authz string }{
+		{"first", ""},
+		{"credentials", `Digest username="u00001",realm="bench1.example.com",cnonce="6b8b4567",nc=00000001,qop=auth,uri="sip:bench1.example.com",nonce="bm9uY2U",response="0123456789abcdef0123456789abcdef",algorithm=MD5`},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			raw := benchRegisterMsg("u00001", 2, c.authz)
+			b.ReportAllocs()
+			b.SetBytes(int64(len(raw)))
+			for b.Loop() {
+				if _, err := sip.ParseMessage(raw); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 
