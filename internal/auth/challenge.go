@@ -23,17 +23,30 @@ type Challenge struct {
 func (c Challenge) Value(nonce string) string {
 	var b strings.Builder
 	b.Grow(64 + len(c.Realm) + len(nonce))
-	b.WriteString(`Digest realm=`)
-	writeQuoted(&b, c.Realm)
-	b.WriteString(`, nonce=`)
-	writeQuoted(&b, nonce)
-	b.WriteString(`, algorithm=`)
-	b.WriteString(c.Algorithm)
-	b.WriteString(`, qop="auth"`)
-	if c.Stale {
-		b.WriteString(`, stale=true`)
-	}
+	c.Write(&b, nonce)
 	return b.String()
+}
+
+// Writer is where Challenge.Write writes: a strings.Builder, a
+// bytes.Buffer.
+type Writer interface {
+	WriteString(s string) (int, error)
+	WriteByte(c byte) error
+}
+
+// Write writes the challenge with nonce as Value formats it, into w: the
+// SIP layer writes a response straight into its send buffer.
+func (c Challenge) Write(w Writer, nonce string) {
+	_, _ = w.WriteString(`Digest realm=`)
+	writeQuoted(w, c.Realm)
+	_, _ = w.WriteString(`, nonce=`)
+	writeQuoted(w, nonce)
+	_, _ = w.WriteString(`, algorithm=`)
+	_, _ = w.WriteString(c.Algorithm)
+	_, _ = w.WriteString(`, qop="auth"`)
+	if c.Stale {
+		_, _ = w.WriteString(`, stale=true`)
+	}
 }
 
 // DefaultAlgorithms returns the order challenges are offered in: MD5 first, then
@@ -57,10 +70,7 @@ func (n *Nonces) WithAlgorithms(algs ...string) *Nonces {
 // expired, so it retries without asking the user.
 func (n *Nonces) Challenges(realm string, stale bool) []string {
 	nonce := n.Issue()
-	algs := n.algs
-	if len(algs) == 0 {
-		algs = DefaultAlgorithms()
-	}
+	algs := n.Algorithms()
 	out := make([]string, 0, len(algs))
 	for _, alg := range algs {
 		out = append(out, Challenge{Realm: realm, Stale: stale, Algorithm: alg}.Value(nonce))
@@ -68,20 +78,44 @@ func (n *Nonces) Challenges(realm string, stale bool) []string {
 	return out
 }
 
+// Algorithms returns the algorithms challenges offer, in preference order
+// (one challenge each, all with the same nonce).
+func (n *Nonces) Algorithms() []string {
+	if len(n.algs) == 0 { // a Nonces not made by NewNonces
+		return DefaultAlgorithms()
+	}
+	return n.algs
+}
+
 // writeQuoted writes s as an RFC 3261 quoted-string.
-func writeQuoted(b *strings.Builder, s string) {
-	b.WriteByte('"')
+func writeQuoted(b Writer, s string) {
+	_ = b.WriteByte('"')
+	if !needsEscape(s) { // realms and nonces: in one piece
+		_, _ = b.WriteString(s)
+		_ = b.WriteByte('"')
+		return
+	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case c == '"' || c == '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
+			_ = b.WriteByte('\\')
+			_ = b.WriteByte(c)
 		case c < 0x20 || c == 0x7f:
 			// dropped: CR, LF and other controls may not appear in a header
 		default:
-			b.WriteByte(c)
+			_ = b.WriteByte(c)
 		}
 	}
-	b.WriteByte('"')
+	_ = b.WriteByte('"')
+}
+
+// needsEscape says whether writeQuoted changes anything of s.
+func needsEscape(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '"' || c == '\\' || c < 0x20 || c == 0x7f {
+			return true
+		}
+	}
+	return false
 }

@@ -78,7 +78,7 @@ func NewNonces(secret []byte, ttl time.Duration, now func() time.Time) *Nonces {
 		now = time.Now
 	}
 	key := append([]byte(nil), secret...)
-	return &Nonces{secret: key, ttl: ttl, now: now,
+	return &Nonces{secret: key, ttl: ttl, now: now, algs: DefaultAlgorithms(),
 		macs: &sync.Pool{New: func() any { return hmac.New(sha256.New, key) }}}
 }
 

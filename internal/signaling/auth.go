@@ -24,11 +24,18 @@ func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, aor st
 		if why != "" {
 			s.securityEvent("auth-failed", req, aor, why)
 		}
-		hdrs := make([]sip.Header, 0, 2)
-		for _, v := range s.deps.Nonces.Challenges(realm, stale) {
-			hdrs = append(hdrs, sip.NewHeader(chName, v))
+		if tx == nil {
+			return nil, false
 		}
-		s.respond(req, tx, code, reason, hdrs...)
+		a := s.answer(req, tx, code, reason)
+		nonce := s.deps.Nonces.Issue()
+		for _, alg := range s.deps.Nonces.Algorithms() { // one challenge each, one nonce
+			a.begin(chName)
+			auth.Challenge{Realm: realm, Stale: stale, Algorithm: alg}.Write(a.value(), nonce)
+			a.end()
+		}
+		a.stale = stale
+		a.send()
 		return nil, false
 	}
 	var creds auth.Credentials // on the stack: the parser does not allocate

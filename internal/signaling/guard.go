@@ -344,41 +344,66 @@ func (t *watchedTx) Respond(res *sip.Response) error {
 	if t.dest != "" {
 		res.SetDestination(t.dest)
 	}
-	if failedChallenge(t.req, res) {
-		user := ""
-		if t.req.Method == sip.REGISTER {
-			if to := t.req.To(); to != nil {
-				user = aorOf(to.Address)
-			}
-		} else if from := t.req.From(); from != nil {
-			user = aorOf(from.Address)
-		}
-		t.s.guard.authFailed(t.ip, user)
-	}
+	t.watch(res.StatusCode, staleChallenge(res))
 	return t.ServerTransaction.Respond(res)
 }
 
-// failedChallenge: res challenges credentials req carried, and not only
-// because the nonce was stale.
-func failedChallenge(req *sip.Request, res *sip.Response) bool {
-	var creds, chal string
-	switch res.StatusCode {
+// respondWire is Respond for an answer written as bytes (answer.go): the
+// same watch, then the transaction it wraps, a wireTx (wireOf).
+func (t *watchedTx) respondWire(code int, stale bool, b []byte) error {
+	t.watch(code, stale)
+	return t.ServerTransaction.(wireTx).respondWire(code, stale, b)
+}
+
+// watch tells the guard about a response with status code to t.req that
+// is a failed challenge.
+func (t *watchedTx) watch(code int, stale bool) {
+	if !failedChallenge(t.req, code, stale) {
+		return
+	}
+	user := ""
+	if t.req.Method == sip.REGISTER {
+		if to := t.req.To(); to != nil {
+			user = aorOf(to.Address)
+		}
+	} else if from := t.req.From(); from != nil {
+		user = aorOf(from.Address)
+	}
+	t.s.guard.authFailed(t.ip, user)
+}
+
+// failedChallenge: a response with status code challenges credentials
+// req carried, and not only because the nonce was stale (stale: it
+// carries a challenge with stale=true).
+func failedChallenge(req *sip.Request, code int, stale bool) bool {
+	creds := "Authorization"
+	switch code {
 	case 401:
-		creds, chal = "Authorization", "WWW-Authenticate"
 	case 407:
-		creds, chal = "Proxy-Authorization", "Proxy-Authenticate"
+		creds = "Proxy-Authorization"
 	default:
 		return false
 	}
-	if headerIn(req.Headers(), creds) == nil {
+	return !stale && headerIn(req.Headers(), creds) != nil
+}
+
+// staleChallenge says whether res, a 401 or 407, carries a challenge with
+// stale=true.
+func staleChallenge(res *sip.Response) bool {
+	chal := "WWW-Authenticate"
+	switch res.StatusCode {
+	case 401:
+	case 407:
+		chal = "Proxy-Authenticate"
+	default:
 		return false
 	}
 	for _, h := range res.Headers() {
 		if strings.EqualFold(h.Name(), chal) && strings.Contains(strings.ToLower(h.Value()), "stale=true") {
-			return false
+			return true
 		}
 	}
-	return true
+	return false
 }
 
 // rejection is the answer to a request the guard refuses.

@@ -379,7 +379,7 @@ func TestFailedChallenge(t *testing.T) {
 		{"first challenge", without, res(without, 401, `Digest realm="contoso.com", nonce="m"`), false},
 		{"accepted", withCreds, res(withCreds, 200, ""), false},
 	} {
-		if got := failedChallenge(tc.req, tc.res); got != tc.want {
+		if got := failedChallenge(tc.req, tc.res.StatusCode, staleChallenge(tc.res)); got != tc.want {
 			t.Errorf("%s: failedChallenge = %v, want %v", tc.name, got, tc.want)
 		}
 	}
@@ -387,8 +387,14 @@ func TestFailedChallenge(t *testing.T) {
 
 // TestBruteForceThroughHandler: five REGISTERs with a wrong password from
 // one address through the guarded handler; the sixth, even with the right
-// password, is not answered at all.
+// password, is not answered at all. Both ways an answer is sent: as a
+// sipgo response, and written as bytes (the UDP front's, answer.go).
 func TestBruteForceThroughHandler(t *testing.T) {
+	t.Run("sipgo", func(t *testing.T) { testBruteForce(t, false) })
+	t.Run("wire", func(t *testing.T) { testBruteForce(t, true) })
+}
+
+func testBruteForce(t *testing.T, wire bool) {
 	const realm, password = "contoso.com", "s3cret-Alice"
 	nonces := auth.NewNonces([]byte("0123456789abcdef0123456789abcdef"), time.Minute, nil)
 	alice := pbx.User{Tenant: "contoso", SIPAddress: "alice@contoso.com", Credentials: []pbx.Credential{{
@@ -406,7 +412,13 @@ func TestBruteForceThroughHandler(t *testing.T) {
 			pw = password
 		}
 		req := digestRegister(t, "alice", realm, pw, nonces.Issue())
-		tx := siptest.NewServerTxRecorder(req)
+		var tx interface {
+			sip.ServerTransaction
+			Result() []*sip.Response
+		} = siptest.NewServerTxRecorder(req)
+		if wire {
+			tx = new(wireRecorder)
+		}
 		h(req, tx)
 		res := tx.Result()
 		switch {

@@ -83,20 +83,23 @@ func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	s.hook("ok")
-	res := responseTo(req, 200, "OK")
+	a := s.answer(req, tx, 200, "OK")
 	now := time.Now()
 	for _, b := range bindings {
 		secs := int(b.Expires.Sub(now).Round(time.Second) / time.Second)
 		if secs < 0 {
 			secs = 0
 		}
-		res.AppendHeader(sip.NewHeader("Contact", "<"+b.Contact+">;expires="+strconv.Itoa(secs)))
+		a.begin("Contact")
+		v := a.value()
+		v.WriteByte('<')
+		v.WriteString(b.Contact)
+		v.WriteString(">;expires=")
+		writeInt(v, secs)
+		a.end()
 	}
-	res.AppendHeader(s.dateHeader(now))
-	res.AppendHeader(s.fixed.server)
-	if err := tx.Respond(res); err != nil {
-		s.log.Debug("respond register", "err", err)
-	}
+	a.sipHeader(s.dateHeader(now))
+	a.send()
 }
 
 // dateHeader is the Date header of a 200 to a REGISTER (RFC 3261 §10.3

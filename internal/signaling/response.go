@@ -26,10 +26,7 @@ func responseTo(req *sip.Request, code int, reason string) *sip.Response {
 func responseTagged(req *sip.Request, code int, reason, tag string) *sip.Response {
 	res := sip.NewResponse(code, reason)
 	res.SipVersion = req.SipVersion
-	// RFC 3261 §20, Table 3; §12.1.1 for early-dialog responses.
-	copyRR := req.Method != sip.REGISTER && !req.IsAck() &&
-		((code >= 180 && code < 300) || (req.IsInvite() && code > 100 && code < 200))
-	if copyRR {
+	if copiesRecordRoute(req, code) {
 		for _, h := range req.Headers() {
 			if isNamed(h, "Record-Route", "") {
 				res.AppendHeader(h)

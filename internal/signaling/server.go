@@ -71,6 +71,7 @@ type Server struct {
 	udpAddr sip.Addr // local address of the UDP listener, for requests sent from it
 	guard   *guard   // bans and request validation (guard.go)
 	fixed   fixedHeaders
+	bufs    *wireBufs                  // buffers to write messages into (wire.go): answers, the UDP front
 	date    atomic.Pointer[dateHeader] // register.go
 
 	closing  atomic.Bool
@@ -110,7 +111,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{cfg: cfg, deps: deps, log: log, host: cfg.Advertise, port: port, serveErr: make(chan error, 3),
-		fixed: newFixedHeaders(cfg)}
+		fixed: newFixedHeaders(cfg), bufs: new(wireBufs)}
 	uaOpts := []sipgo.UserAgentOption{sipgo.WithUserAgent(cfg.UserAgent), sipgo.WithUserAgentHostname(cfg.Advertise)}
 	uaOpts = append(uaOpts, s.installGuard()) // bans before parsing (guard.go)
 	if cfg.TLS != nil {
@@ -259,9 +260,11 @@ func (s *Server) respond(req *sip.Request, tx sip.ServerTransaction, code int, r
 	if tx == nil {
 		return
 	}
-	if err := tx.Respond(s.response(req, code, reason, hdrs...)); err != nil {
-		s.log.Debug("respond", "err", err, "status", code)
+	a := s.answer(req, tx, code, reason)
+	for _, h := range hdrs {
+		a.sipHeader(h)
 	}
+	a.send()
 }
 
 // response is our response to req with hdrs and our Server header.

@@ -84,7 +84,7 @@ const (
 )
 
 func newUDPFront(s *Server, conn *net.UDPConn) *udpFront {
-	sock, bufs := newFrontSock(conn), new(wireBufs)
+	sock, bufs := newFrontSock(conn), s.bufs
 	f := &udpFront{bufs: bufs, UDPConn: conn, s: s, sock: sock, stateful: make(chan datagram, 1024), closed: make(chan struct{}),
 		answered: make(chan struct{}), wake: make(chan struct{}), replay: newReplayCache(replayBudget), invites: newInviteTable(),
 		clients: newUDPClients(sock, bufs, s.log), afterRecv: s.frontAfterRecv,
@@ -458,8 +458,15 @@ func (t *udpTx) Respond(res *sip.Response) error {
 	}
 	buf := t.f.bufs.get(res)
 	defer t.f.bufs.put(buf)
-	b := buf.Bytes()
-	if res.StatusCode >= 200 {
+	return t.respondWire(res.StatusCode, false, buf.Bytes())
+}
+
+// respondWire is Respond with the response written (answer).
+func (t *udpTx) respondWire(code int, _ bool, b []byte) error {
+	if t.final.Load() {
+		return errors.New("transaction already answered")
+	}
+	if code >= 200 {
 		if t.final.Swap(true) {
 			return errors.New("transaction already answered")
 		}

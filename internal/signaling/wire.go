@@ -21,13 +21,20 @@ const wireSize = 4096
 // get returns m serialized in a pooled buffer; put it back once its bytes
 // are sent or copied.
 func (w *wireBufs) get(m sip.Message) *bytes.Buffer {
+	buf := w.take()
+	writeMessage(buf, m) // wirewrite.go
+	return buf
+}
+
+// take returns an empty pooled buffer; put it back once its bytes are
+// sent or copied.
+func (w *wireBufs) take() *bytes.Buffer {
 	buf, _ := w.p.Get().(*bytes.Buffer)
 	if buf == nil {
 		buf = new(bytes.Buffer)
 		buf.Grow(wireSize)
 	}
 	buf.Reset()
-	writeMessage(buf, m) // wirewrite.go
 	return buf
 }
 

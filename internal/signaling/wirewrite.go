@@ -70,14 +70,7 @@ func writeHeadersBody(b *bytes.Buffer, hs []sip.Header, body []byte) {
 func writeHeaderValue(b *bytes.Buffer, h sip.Header) {
 	switch h := h.(type) {
 	case *sip.ViaHeader:
-		b.WriteString(h.ProtocolName)
-		b.WriteByte('/')
-		b.WriteString(h.ProtocolVersion)
-		b.WriteByte('/')
-		b.WriteString(h.Transport)
-		b.WriteByte(' ')
-		writeHostPort(b, h.Host, h.Port)
-		writeParams(b, ';', h.Params)
+		writeVia(b, h, h.Params)
 	case *sip.FromHeader:
 		writeNameAddr(b, h.DisplayName, &h.Address, h.Params)
 	case *sip.ToHeader:
@@ -107,6 +100,18 @@ func writeHeaderValue(b *bytes.Buffer, h sip.Header) {
 	default:
 		b.WriteString(h.Value())
 	}
+}
+
+// writeVia writes the value of a Via with params as its parameters.
+func writeVia(b *bytes.Buffer, h *sip.ViaHeader, params sip.HeaderParams) {
+	b.WriteString(h.ProtocolName)
+	b.WriteByte('/')
+	b.WriteString(h.ProtocolVersion)
+	b.WriteByte('/')
+	b.WriteString(h.Transport)
+	b.WriteByte(' ')
+	writeHostPort(b, h.Host, h.Port)
+	writeParams(b, ';', params)
 }
 
 // writeNameAddr writes a From, To or Contact value: ["name" ]<uri>[;params].
