@@ -20,6 +20,7 @@ const (
 	nonceMACLen  = sha256.Size
 	nonceBodyLen = nonceTimeLen + nonceRandLen
 	nonceRawLen  = nonceBodyLen + nonceMACLen
+	nonceEncLen  = (nonceRawLen*8 + 5) / 6 // unpadded base64
 )
 
 // nonceEncoding is base64url without padding: the nonce needs no escaping in
@@ -57,10 +58,8 @@ type Nonces struct {
 	secret []byte
 	ttl    time.Duration
 	now    func() time.Time
-	algs   []string // challenge order; DefaultAlgorithms when empty
-	// macs holds keyed HMAC states for reuse: hmac.New costs five
-	// allocations per nonce, a Reset of a used one none.
-	macs *sync.Pool
+	algs   []string   // challenge order; DefaultAlgorithms when empty
+	macs   *sync.Pool // of *nonceWork
 }
 
 // NewNonces returns a nonce issuer/checker. secret should be at least 32
@@ -79,7 +78,7 @@ func NewNonces(secret []byte, ttl time.Duration, now func() time.Time) *Nonces {
 	}
 	key := append([]byte(nil), secret...)
 	return &Nonces{secret: key, ttl: ttl, now: now, algs: DefaultAlgorithms(),
-		macs: &sync.Pool{New: func() any { return hmac.New(sha256.New, key) }}}
+		macs: &sync.Pool{New: func() any { return &nonceWork{mac: hmac.New(sha256.New, key)} }}}
 }
 
 // TTL returns the lifetime after which a nonce is stale.
@@ -87,27 +86,32 @@ func (n *Nonces) TTL() time.Duration { return n.ttl }
 
 // Issue returns a fresh nonce.
 func (n *Nonces) Issue() string {
-	var raw [nonceRawLen]byte
+	w := n.macs.Get().(*nonceWork)
+	raw := w.raw[:]
 	binary.BigEndian.PutUint64(raw[:nonceTimeLen], uint64(n.now().UnixNano()))
 	_, _ = rand.Read(raw[nonceTimeLen:nonceBodyLen]) // never fails since Go 1.24
-	var mac [nonceMACLen]byte
-	copy(raw[nonceBodyLen:], n.sign(mac[:0], raw[:nonceBodyLen]))
-	return nonceEncoding().EncodeToString(raw[:])
+	w.sign(raw[nonceBodyLen:nonceBodyLen], raw[:nonceBodyLen])
+	nonceEncoding().Encode(w.enc[:], raw)
+	nonce := string(w.enc[:])
+	n.macs.Put(w)
+	return nonce
 }
 
 // Check says whether nonce was issued with this secret and is still fresh.
 // A nonce whose timestamp is ahead of the local clock (clock skew between
 // nodes) is accepted while it is less than one TTL in the future.
 func (n *Nonces) Check(nonce string) NonceState {
-	if nonceEncoding().EncodedLen(nonceRawLen) != len(nonce) {
+	if len(nonce) != nonceEncLen {
 		return NonceInvalid
 	}
-	var raw [nonceRawLen]byte
-	if k, err := nonceEncoding().Decode(raw[:], []byte(nonce)); err != nil || k != nonceRawLen {
+	w := n.macs.Get().(*nonceWork)
+	defer n.macs.Put(w)
+	copy(w.enc[:], nonce)
+	raw := w.raw[:]
+	if k, err := nonceEncoding().Decode(raw, w.enc[:]); err != nil || k != nonceRawLen {
 		return NonceInvalid
 	}
-	var mac [nonceMACLen]byte
-	if !hmac.Equal(n.sign(mac[:0], raw[:nonceBodyLen]), raw[nonceBodyLen:]) {
+	if !hmac.Equal(w.sign(w.sum[:0], raw[:nonceBodyLen]), raw[nonceBodyLen:]) {
 		return NonceInvalid
 	}
 	issued := time.Unix(0, int64(binary.BigEndian.Uint64(raw[:nonceTimeLen])))
@@ -118,12 +122,20 @@ func (n *Nonces) Check(nonce string) NonceState {
 	return NonceValid
 }
 
+// nonceWork is what issuing or checking a nonce works in, pooled: a keyed
+// HMAC state (hmac.New costs five allocations, a Reset none) and the
+// nonce's bytes, which would escape to the heap through the hash's
+// interface if they were on the stack.
+type nonceWork struct {
+	mac hash.Hash
+	raw [nonceRawLen]byte
+	enc [nonceEncLen]byte
+	sum [nonceMACLen]byte
+}
+
 // sign appends HMAC-SHA256(secret, body) to dst.
-func (n *Nonces) sign(dst, body []byte) []byte {
-	m := n.macs.Get().(hash.Hash)
-	m.Reset()
-	m.Write(body)
-	dst = m.Sum(dst)
-	n.macs.Put(m)
-	return dst
+func (w *nonceWork) sign(dst, body []byte) []byte {
+	w.mac.Reset()
+	w.mac.Write(body)
+	return w.mac.Sum(dst)
 }

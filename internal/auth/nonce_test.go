@@ -169,3 +169,26 @@ func BenchmarkNoncesCheck(b *testing.B) {
 		}
 	}
 }
+
+// Issuing a nonce allocates its string only, checking one nothing; the
+// encoded length is base64's.
+func TestNoncesAllocations(t *testing.T) {
+	if got, want := nonceEncLen, nonceEncoding().EncodedLen(nonceRawLen); got != want {
+		t.Fatalf("nonceEncLen %d, base64 says %d", got, want)
+	}
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under -race")
+	}
+	n := NewNonces([]byte("0123456789abcdef0123456789abcdef"), time.Minute, nil)
+	nonce := n.Issue()
+	if a := testing.AllocsPerRun(100, func() { _ = n.Issue() }); a > 1 {
+		t.Errorf("Issue: %v allocations, want 1", a)
+	}
+	if a := testing.AllocsPerRun(100, func() {
+		if n.Check(nonce) != NonceValid {
+			t.Fatal("nonce not valid")
+		}
+	}); a > 0 {
+		t.Errorf("Check: %v allocations, want 0", a)
+	}
+}

@@ -182,10 +182,4 @@ func TestConcurrent(t *testing.T) {
 			t.Errorf("%s: memory %v and store %v differ", aor, mem, stored)
 		}
 	}
-	s.keys.mu.Lock()
-	n := len(s.keys.m)
-	s.keys.mu.Unlock()
-	if n != 0 {
-		t.Errorf("%d key locks leaked", n)
-	}
 }

@@ -97,8 +97,9 @@ func (s *Service) Register(ctx context.Context, r Request) ([]pbx.Binding, error
 		expiries[i] = d
 	}
 
-	unlock := s.keys.lock(aor)
-	defer unlock()
+	mu := s.keys.of(aor)
+	mu.Lock()
+	defer mu.Unlock()
 	now := s.now()
 	before := s.snapshot(aor)
 

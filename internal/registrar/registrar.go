@@ -17,6 +17,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"slices"
 	"sort"
@@ -112,7 +113,9 @@ func New(st Store, cfg Config, now func() time.Time, log *slog.Logger) *Service 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{st: st, cfg: cfg.withDefaults(), now: now, log: log, aors: map[string][]record{}}
+	s := &Service{st: st, cfg: cfg.withDefaults(), now: now, log: log, aors: map[string][]record{}}
+	s.keys.seed = maphash.MakeSeed()
+	return s
 }
 
 // Config returns the effective configuration (defaults applied).
@@ -231,8 +234,9 @@ func (s *Service) Sweep(ctx context.Context) {
 }
 
 func (s *Service) sweepAOR(ctx context.Context, aor string, now time.Time) {
-	unlock := s.keys.lock(aor)
-	defer unlock()
+	mu := s.keys.of(aor)
+	mu.Lock()
+	defer mu.Unlock()
 	recs := s.snapshot(aor)
 	kept := recs[:0:0]
 	for _, r := range recs {
@@ -254,8 +258,9 @@ func (s *Service) sweepAOR(ctx context.Context, aor string, now time.Time) {
 // errors are logged.
 func (s *Service) RemoveAOR(ctx context.Context, aor string) {
 	aor = canonical(aor)
-	unlock := s.keys.lock(aor)
-	defer unlock()
+	mu := s.keys.of(aor)
+	mu.Lock()
+	defer mu.Unlock()
 	for _, r := range s.snapshot(aor) {
 		if err := s.st.DeleteBinding(ctx, aor, r.b.Contact); err != nil {
 			s.log.WarnContext(ctx, "registrar: delete binding of removed aor", "aor", aor, "contact", r.b.Contact, "err", err)
@@ -264,11 +269,12 @@ func (s *Service) RemoveAOR(ctx context.Context, aor string) {
 	s.set(aor, nil)
 }
 
-// snapshot returns a copy of the records of aor, expired ones included.
+// snapshot returns the records of aor, expired ones included. They are
+// shared: set replaces an AOR's slice, nothing changes one in place.
 func (s *Service) snapshot(aor string) []record {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return slices.Clone(s.aors[aor])
+	return s.aors[aor]
 }
 
 // set replaces the records of aor (most recent first); recs must not be
@@ -302,39 +308,19 @@ func sortRecent(recs []record) {
 // canonical lowercases an AOR (the adapter should already have).
 func canonical(aor string) string { return strings.ToLower(strings.TrimSpace(aor)) }
 
-// keyLocks is a set of mutexes by key, created on demand and freed when
-// unused.
+// keyLocks serialises the changes of each AOR: a fixed set of mutexes,
+// an AOR's picked by its hash. Two AORs may share one, which only orders
+// their changes (the Store the server runs, store.BindingWriter, never
+// waits). A map of mutexes created on demand took a global lock twice and
+// allocated twice a registration.
 type keyLocks struct {
-	mu sync.Mutex
-	m  map[string]*keyLock
+	seed    maphash.Seed
+	stripes [keyStripes]sync.Mutex
 }
 
-type keyLock struct {
-	mu   sync.Mutex
-	refs int
-}
+const keyStripes = 256
 
-// lock locks key and returns the function that unlocks it.
-func (k *keyLocks) lock(key string) (unlock func()) {
-	k.mu.Lock()
-	if k.m == nil {
-		k.m = map[string]*keyLock{}
-	}
-	l := k.m[key]
-	if l == nil {
-		l = &keyLock{}
-		k.m[key] = l
-	}
-	l.refs++
-	k.mu.Unlock()
-
-	l.mu.Lock()
-	return func() {
-		l.mu.Unlock()
-		k.mu.Lock()
-		if l.refs--; l.refs == 0 {
-			delete(k.m, key)
-		}
-		k.mu.Unlock()
-	}
+// of returns the mutex of key.
+func (k *keyLocks) of(key string) *sync.Mutex {
+	return &k.stripes[maphash.String(k.seed, key)%keyStripes]
 }

@@ -220,3 +220,31 @@ func TestRegisterAnswersWireMatchSipgo(t *testing.T) {
 		}
 	}
 }
+
+// uriString, which a binding's contact is made with, is sipgo's String of
+// every URI of the corpora's From, To and Contact headers.
+func TestURIStringMatchesSipgo(t *testing.T) {
+	n := 0
+	for name, req := range requestCorpus(t) {
+		for _, h := range req.Headers() {
+			var u *sip.Uri
+			switch h := h.(type) {
+			case *sip.FromHeader:
+				u = &h.Address
+			case *sip.ToHeader:
+				u = &h.Address
+			case *sip.ContactHeader:
+				u = &h.Address
+			default:
+				continue
+			}
+			if got, want := uriString(u), u.String(); got != want {
+				t.Errorf("%s: %q, sipgo %q", name, got, want)
+			}
+			n++
+		}
+	}
+	if n < 100 {
+		t.Errorf("only %d URIs compared", n)
+	}
+}

@@ -57,7 +57,7 @@ func (s *Server) peerOf(req *sip.Request) (HybridPeer, bool) {
 		return HybridPeer{}, false
 	}
 	port, _ := strconv.Atoi(portStr)
-	return s.deps.Hybrid.Peer(host, port, strings.ToLower(req.Transport()))
+	return s.deps.Hybrid.Peer(host, port, transportName(req.Transport()))
 }
 
 // handlePeerInvite serves an INVITE from the other node of the deployment

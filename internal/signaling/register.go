@@ -1,6 +1,7 @@
 package signaling
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"strconv"
@@ -29,7 +30,7 @@ func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	r := registrar.Request{AOR: user.SIPAddress, Expires: -1, Source: req.Source(),
-		Transport: strings.ToLower(req.Transport())}
+		Transport: transportName(req.Transport())}
 	if cid := req.CallID(); cid != nil {
 		r.CallID = string(*cid)
 	}
@@ -57,7 +58,7 @@ func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 		if ch.Address.Wildcard {
 			c.Star = true
 		} else {
-			c.URI = ch.Address.String()
+			c.URI = uriString(&ch.Address)
 		}
 		if v, ok := ch.Params.Get("expires"); ok {
 			n, err := strconv.Atoi(v)
@@ -144,4 +145,27 @@ func registerStatus(err error) (int, string, []sip.Header) {
 	default:
 		return 500, "Server Internal Error", nil
 	}
+}
+
+// transportName is a transport in lower case ("udp", "tcp", "tls"), as
+// bindings keep it, without allocating for sipgo's upper-case names.
+func transportName(t string) string {
+	switch t {
+	case "UDP":
+		return "udp"
+	case "TCP":
+		return "tcp"
+	case "TLS":
+		return "tls"
+	}
+	return strings.ToLower(t)
+}
+
+// uriString is u.String() (the same bytes: wirewrite.go) in one
+// allocation instead of sipgo's three.
+func uriString(u *sip.Uri) string {
+	var arr [256]byte
+	b := bytes.NewBuffer(arr[:0])
+	writeURI(b, u)
+	return b.String()
 }
