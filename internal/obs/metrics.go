@@ -16,6 +16,7 @@ const (
 	OutcomeChallenge = "challenge" // 401 with a digest challenge
 	OutcomeFailed    = "failed"    // rejected (bad credentials, bad request, forbidden)
 	OutcomeError     = "error"     // internal error
+	OutcomeOverload  = "overload"  // a new registration refused with 503: the SIP UDP front was overloaded
 )
 
 // Media directions (label "direction" of MediaPackets).

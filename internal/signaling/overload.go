@@ -3,6 +3,8 @@ package signaling
 import (
 	"log/slog"
 	"sync/atomic"
+
+	"github.com/emiago/sipgo/sip"
 )
 
 // Overload control of the UDP front (ADR 0006, decision 10).
@@ -19,8 +21,13 @@ import (
 // answer instead of a call, and keeps handling everything else: what is
 // under way finishes, and the new-call rate that gets through is what the
 // node can carry. It takes new calls again once the buffer is down to an
-// eighth. Registrations, OPTIONS and requests inside dialogs are never
-// refused here.
+// eighth. The same goes for new registrations — a REGISTER without
+// credentials: its 401 is half the work of a registration, and the
+// REGISTER that answers it the other half — so that a registration storm
+// (every phone of a site after a power cut, the bench's 32,000/s) does
+// not collapse the node either; a REGISTER with credentials completes a
+// registration already begun and is handled. OPTIONS and requests inside
+// dialogs are never refused here.
 const (
 	shedAbove = 500 // thousandths of the receive buffer: start refusing new calls
 	shedBelow = 125 // and stop
@@ -40,9 +47,11 @@ type overload struct {
 	shedding atomic.Bool
 	// floor, when set, replaces shedBelow (tests: -1 keeps shedding on).
 	floor   atomic.Pointer[int]
-	refused atomic.Uint64
-	log     *slog.Logger
-	onShed  func() // each refused call (metrics); may be nil
+	refused atomic.Uint64 // new calls
+	// refusedRegisters counts the new registrations refused.
+	refusedRegisters atomic.Uint64
+	log              *slog.Logger
+	onShed           func() // each refused call (metrics); may be nil
 }
 
 // probe says whether a reader should ask how full the buffer is with the
@@ -85,6 +94,16 @@ func (o *overload) refuses() bool {
 	if o.onShed != nil {
 		o.onShed()
 	}
+	return true
+}
+
+// refusesRegister says whether a REGISTER is to be refused now — a new
+// registration (no Authorization header) while shedding — and counts it.
+func (o *overload) refusesRegister(req *sip.Request) bool {
+	if !o.shedding.Load() || headerIn(req.Headers(), "Authorization") != nil {
+		return false
+	}
+	o.refusedRegisters.Add(1)
 	return true
 }
 

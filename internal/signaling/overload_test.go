@@ -8,9 +8,11 @@ import (
 )
 
 // TestFrontShedsNewCallsOnly: while the front is overloaded a new INVITE
-// is answered 503 with a Retry-After (and its ACK absorbed), and a
-// REGISTER still gets its challenge; once it has caught up the INVITE is
-// handled again (a challenge).
+// is answered 503 with a Retry-After (and its ACK absorbed), and so is a
+// new registration — a REGISTER without credentials, whose retransmission
+// gets the same 503 — while a REGISTER with credentials is handled; once
+// it has caught up the INVITE and the new registration are handled again
+// (challenges).
 func TestFrontShedsNewCallsOnly(t *testing.T) {
 	s, phone, _ := frontServer(t)
 	never := -1 // the readers' readings of the empty buffer must not end it
@@ -30,9 +32,23 @@ func TestFrontShedsNewCallsOnly(t *testing.T) {
 		t.Errorf("refused %d calls, want 1", got)
 	}
 
-	sendTo(t, phone, s, frontRegister(phone, "z9hG4bK-shed-reg", 1, ""))
+	first := frontRegister(phone, "z9hG4bK-shed-reg", 1, "")
+	sendTo(t, phone, s, first)
+	res, raw = recvResponse(t, phone)
+	if res.StatusCode != 503 || res.GetHeader("Retry-After") == nil {
+		t.Fatalf("overloaded: want 503 with Retry-After to a new registration, got %d:\n%s", res.StatusCode, raw)
+	}
+	sendTo(t, phone, s, first) // its retransmission: the same answer, not handled again
+	if _, again := recvResponse(t, phone); string(again) != string(raw) {
+		t.Errorf("retransmission answered %q, first %q", again, raw)
+	}
+	if got := s.udp.load.refusedRegisters.Load(); got != 1 {
+		t.Errorf("refused %d registrations, want 1", got)
+	}
+	creds := `Digest username="alice",realm="contoso.com",nonce="x",uri="sip:contoso.com",response="0"`
+	sendTo(t, phone, s, frontRegister(phone, "z9hG4bK-shed-reg2", 2, creds))
 	if res, raw := recvResponse(t, phone); res.StatusCode != 401 {
-		t.Fatalf("overloaded: a REGISTER wants its challenge, got %d:\n%s", res.StatusCode, raw)
+		t.Fatalf("overloaded: a REGISTER with credentials is handled (challenged anew here), got %d:\n%s", res.StatusCode, raw)
 	}
 	if raw := recvRaw(t, phone, 3*sip.T1/2); raw != nil { // the 503 was ACKed: no Timer G
 		t.Fatalf("after the ACK: %q", raw)
@@ -43,6 +59,10 @@ func TestFrontShedsNewCallsOnly(t *testing.T) {
 	sendTo(t, phone, s, inviteMsg(phone, "INVITE", "z9hG4bK-shed2", ""))
 	if res, raw := recvResponse(t, phone); res.StatusCode != 401 && res.StatusCode != 407 {
 		t.Fatalf("caught up: want the INVITE challenged, got %d:\n%s", res.StatusCode, raw)
+	}
+	sendTo(t, phone, s, frontRegister(phone, "z9hG4bK-shed-reg3", 3, ""))
+	if res, raw := recvResponse(t, phone); res.StatusCode != 401 {
+		t.Fatalf("caught up: want the REGISTER challenged, got %d:\n%s", res.StatusCode, raw)
 	}
 }
 

@@ -40,7 +40,7 @@ type Config struct {
 
 // Hooks lets the composition root observe signaling (metrics).
 type Hooks struct {
-	Register func(outcome string) // ok | challenge | failed | error
+	Register func(outcome string) // ok | challenge | failed | error | overload
 	Shed     func()               // a new call refused with 503: the UDP front is overloaded (overload.go)
 }
 

@@ -402,7 +402,13 @@ func (f *udpFront) handle(rd *frontReader, data []byte, from netip.AddrPort) boo
 		f.write(b, from)
 		return true
 	}
-	f.serve(rt.h, req, &udpTx{f: f, key: key, to: from})
+	tx := &udpTx{f: f, key: key, to: from}
+	if req.Method == sip.REGISTER && f.load.refusesRegister(req) { // overloaded (overload.go)
+		f.s.hook("overload")
+		f.s.respond(req, tx, 503, "Service Unavailable", sip.NewHeader("Retry-After", shedRetryAfter))
+		return true
+	}
+	f.serve(rt.h, req, tx)
 	return true
 }
 
