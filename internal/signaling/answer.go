@@ -33,8 +33,11 @@ type answer struct {
 // by an answer: code is its status, stale whether it carries a challenge
 // with stale=true (the guard counts failed challenges), b the whole
 // message. b is the caller's: the transaction copies what it keeps.
+// wireTag is the To-tag to write into a response other than 100 to a
+// request without one ("": a fresh one).
 type wireTx interface {
 	respondWire(code int, stale bool, b []byte) error
+	wireTag() string
 }
 
 // wireOf returns tx as a wireTx, or nil when it takes sipgo responses
@@ -54,8 +57,12 @@ func wireOf(tx sip.ServerTransaction) wireTx {
 func (s *Server) answer(req *sip.Request, tx sip.ServerTransaction, code int, reason string) answer {
 	a := answer{s: s, tx: tx, wire: wireOf(tx), code: code}
 	if a.wire != nil {
+		tag := ""
+		if to := req.To(); code > 100 && to != nil && !to.Params.Has("tag") {
+			tag = a.wire.wireTag()
+		}
 		a.buf = s.bufs.take()
-		writeResponseHead(a.buf, req, code, reason, "")
+		writeResponseHead(a.buf, req, code, reason, tag)
 		return a
 	}
 	a.res = responseTo(req, code, reason)
@@ -109,8 +116,7 @@ func (a *answer) end() {
 func (a *answer) send() {
 	var err error
 	if a.wire != nil {
-		a.header("Server", a.s.cfg.UserAgent)
-		a.buf.WriteString("\r\n")
+		a.s.endResponse(a.buf)
 		err = a.wire.respondWire(a.code, a.stale, a.buf.Bytes())
 	} else {
 		a.res.AppendHeader(a.s.fixed.server)
@@ -123,6 +129,25 @@ func (a *answer) send() {
 	if err != nil {
 		a.s.log.Debug("respond", "err", err, "status", a.code)
 	}
+}
+
+// endResponse ends a response written by writeResponseHead and its
+// caller's headers: our Server header and the empty line.
+func (s *Server) endResponse(b *bytes.Buffer) {
+	b.WriteString("Server: ")
+	b.WriteString(s.cfg.UserAgent)
+	b.WriteString("\r\n\r\n")
+}
+
+// trying is our 100 Trying to req written, at its exact length (kept for
+// retransmissions): s.response(req, 100, "Trying") without building it.
+func (s *Server) trying(req *sip.Request) []byte {
+	buf := s.bufs.take()
+	writeResponseHead(buf, req, 100, "Trying", "")
+	s.endResponse(buf)
+	b := bytes.Clone(buf.Bytes())
+	s.bufs.put(buf)
+	return b
 }
 
 // writeResponseHead writes what responseTagged builds, as writeMessage

@@ -40,6 +40,8 @@ type wireRecorder struct {
 	err   error // the last respondWire's
 }
 
+func (r *wireRecorder) wireTag() string { return "" }
+
 func (r *wireRecorder) respondWire(code int, stale bool, b []byte) error {
 	r.err = r.record(code, stale, b)
 	return r.err
@@ -151,6 +153,9 @@ func TestAnswerWireMatchesSipgo(t *testing.T) {
 		got, want := sameTag(string(wire.raw[0])), sameTag(ourBytes(plain.Result()[0]))
 		if got != want {
 			t.Errorf("%s:\nwire  %q\nsipgo %q", name, got, want)
+		}
+		if got, want := string(s.trying(req)), ourBytes(s.response(req, 100, "Trying")); got != want {
+			t.Errorf("%s, 100 Trying:\nwire  %q\nsipgo %q", name, got, want)
 		}
 	}
 }

@@ -355,6 +355,8 @@ func (t *watchedTx) respondWire(code int, stale bool, b []byte) error {
 	return t.ServerTransaction.(wireTx).respondWire(code, stale, b)
 }
 
+func (t *watchedTx) wireTag() string { return t.ServerTransaction.(wireTx).wireTag() }
+
 // watch tells the guard about a response with status code to t.req that
 // is a failed challenge.
 func (t *watchedTx) watch(code int, stale bool) {

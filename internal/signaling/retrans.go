@@ -109,13 +109,17 @@ func (c *replayCache) begin(key string) ([]byte, replayState) {
 	sh := &c.shards[h%replayShards]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if g, answer, ok := sh.find(h, key); g >= 0 {
-		if ok {
-			return answer, replayAnswer
+	if pos, indexed := sh.index[h]; indexed { // one probe, then one store when new
+		g, chunk, off := recordPlace(pos)
+		if answer, answered, ok := sh.gens[g].record(chunk, off, key); ok {
+			if answered {
+				return answer, replayAnswer
+			}
+			return nil, replayPending
 		}
-		return nil, replayPending
+		sh.gens[g].n-- // another key with the same hash: replaced below
 	}
-	sh.add(h, key, nil, nil)
+	sh.insert(h, key, nil, nil)
 	return nil, replayNew
 }
 
@@ -200,9 +204,19 @@ func (sh *replayShard) find(h uint64, key string) (int, []byte, bool) {
 
 // add appends the record of key (hash h) to the current generation, with
 // its answer (head, then body), or pending when head is nil, and indexes
-// it there; a key of the same hash is replaced.
+// it there; a key of the same hash is replaced. One probe of the index
+// and one store: no delete first.
 func (sh *replayShard) add(h uint64, key string, head, body []byte) {
-	sh.unindex(h)
+	if pos, ok := sh.index[h]; ok {
+		g, _, _ := recordPlace(pos)
+		sh.gens[g].n--
+	}
+	sh.insert(h, key, head, body)
+}
+
+// insert appends and indexes the record of key (hash h), which the index
+// does not hold (or holds unaccounted: add, begin).
+func (sh *replayShard) insert(h uint64, key string, head, body []byte) {
 	chunk, off := sh.gens[sh.cur].add(h, key, head, body)
 	sh.index[h] = recordAt(sh.cur, chunk, off)
 	sh.gens[sh.cur].n++

@@ -159,6 +159,16 @@ func TestReplayCacheMatchesModel(t *testing.T) {
 		if step%1000 == 0 && c.len() != len(model) {
 			t.Fatalf("step %d: len %d, model %d", step, c.len(), len(model))
 		}
+		for i := range c.shards { // the generations' counts (dropOldest) agree with the index
+			sh := &c.shards[i]
+			n := 0
+			for g := range sh.gens {
+				n += sh.gens[g].n
+			}
+			if n != len(sh.index) {
+				t.Fatalf("step %d: shard %d counts %d records in its generations, indexes %d", step, i, n, len(sh.index))
+			}
+		}
 	}
 }
 

@@ -29,6 +29,7 @@ type benchTx struct {
 }
 
 func (t *benchTx) respondWire(code int, _ bool, _ []byte) error { t.code = code; return nil }
+func (t *benchTx) wireTag() string                              { return "" }
 
 func (t *benchTx) Terminate()                         {}
 func (t *benchTx) OnTerminate(sip.FnTxTerminate) bool { return true }

@@ -93,7 +93,7 @@ func (tx *inviteTx) tryingNow() {
 	if !due || req == nil {
 		return
 	}
-	b := tx.f.bufs.bytes(tx.f.s.response(req, 100, "Trying"))
+	b := tx.f.s.trying(req)
 	tx.mu.Lock()
 	defer tx.mu.Unlock()
 	if !tx.tryingDue || tx.state != inviteProceeding || tx.last != nil {

@@ -467,6 +467,9 @@ func (t *udpTx) Respond(res *sip.Response) error {
 	return t.respondWire(res.StatusCode, false, buf.Bytes())
 }
 
+// wireTag: a fresh To-tag for each answer (writeResponseHead makes it).
+func (t *udpTx) wireTag() string { return "" }
+
 // respondWire is Respond with the response written (answer).
 func (t *udpTx) respondWire(code int, _ bool, b []byte) error {
 	if t.final.Load() {

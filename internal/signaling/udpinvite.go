@@ -1,6 +1,7 @@
 package signaling
 
 import (
+	"bytes"
 	"errors"
 	"hash/maphash"
 	"net/netip"
@@ -299,7 +300,7 @@ func (tx *inviteTx) cancelled(c *sip.Request) {
 	tx.cancel = c
 	fns, req := tx.onCancel, tx.req
 	tx.mu.Unlock()
-	res := responseTo(req, 487, "Request Terminated")
+	res := responseTagged(req, 487, "Request Terminated", tx.wireTag()) // the transaction's To-tag (tagLocked)
 	if err := tx.Respond(res); err != nil {
 		return // a final response overtook the CANCEL
 	}
@@ -329,10 +330,20 @@ func (tx *inviteTx) handlerDone() {
 func (tx *inviteTx) Respond(res *sip.Response) error {
 	tx.mu.Lock()
 	tx.tagLocked(res)
+	tx.mu.Unlock()
+	buf := tx.f.bufs.get(res)
+	defer tx.f.bufs.put(buf)
+	return tx.respondWire(res.StatusCode, false, buf.Bytes())
+}
+
+// respondWire is Respond with the response written (Respond, answer):
+// with the transaction's To-tag (wireTag) when it has one.
+func (tx *inviteTx) respondWire(code int, _ bool, b []byte) error {
+	tx.mu.Lock()
 	switch tx.state {
 	case inviteProceeding:
 	case inviteAccepted:
-		if !res.IsSuccess() {
+		if code/100 != 2 {
 			tx.mu.Unlock()
 			return errors.New("invite transaction accepted: only 2xx retransmissions")
 		}
@@ -340,16 +351,16 @@ func (tx *inviteTx) Respond(res *sip.Response) error {
 		tx.mu.Unlock()
 		return errTxTerminated
 	}
-	if res.StatusCode >= 200 {
+	if code >= 200 {
 		// A final response leaves nothing that needs the request or the
 		// TU: let go of them, so the 32 s of Timer H or L hold no call.
 		tx.req, tx.onCancel = nil, nil
 	}
-	if res.IsSuccess() { // not kept: the call retransmits its 2xx itself
+	if code/100 == 2 { // not kept: the call retransmits its 2xx itself
 		first := tx.state == inviteProceeding
 		tx.state, tx.last = inviteAccepted, nil
 		tx.mu.Unlock()
-		tx.f.send(res, tx.to)
+		tx.f.write(b, tx.to)
 		if first {
 			// Timer L is the record's: the call keeps this object for its
 			// 2xx retransmissions (Respond), the table no longer does.
@@ -357,9 +368,9 @@ func (tx *inviteTx) Respond(res *sip.Response) error {
 		}
 		return nil
 	}
-	b := tx.f.bufs.bytes(res)
+	b = bytes.Clone(b) // kept: a retransmitted INVITE gets it again
 	switch {
-	case res.StatusCode < 200:
+	case code < 200:
 		tx.last = b
 	default:
 		tx.state, tx.last = inviteCompleted, b
@@ -370,6 +381,17 @@ func (tx *inviteTx) Respond(res *sip.Response) error {
 	tx.mu.Unlock()
 	tx.f.write(b, tx.to)
 	return nil
+}
+
+// wireTag is the To-tag an answer written as bytes carries: the
+// transaction's, made now if it has none, as tagLocked gives it.
+func (tx *inviteTx) wireTag() string {
+	tx.mu.Lock()
+	defer tx.mu.Unlock()
+	if tx.toTag == "" {
+		tx.toTag = newTag()
+	}
+	return tx.toTag
 }
 
 // tagLocked gives a response other than 100 the transaction's To-tag: the

@@ -134,21 +134,23 @@ func TestFrontInviteCancel(t *testing.T) {
 		ft, _ := frontInvite(tx)
 		ft.keep() // as serveInvite does: the call answers later
 		tx.OnCancel(func(c *sip.Request) { cancelled <- c })
-		_ = tx.Respond(sip.NewResponseFromRequest(r, 180, "Ringing", nil))
+		s.respond(r, tx, 180, "Ringing") // written as bytes (answer.go), with the transaction's To-tag
 		close(handled)
 	})
 	<-handled
-	if res, raw := recvResponse(t, phone); res.StatusCode != 180 {
+	res, raw := recvResponse(t, phone)
+	if res.StatusCode != 180 {
 		t.Fatalf("want 180, got\n%s", raw)
 	}
+	ringTag, _ := res.To().Params.Get("tag")
 	sendTo(t, phone, s, inviteMsg(phone, "CANCEL", "z9hG4bK-inv2", ""))
 	codes := map[string]bool{}
 	for range 2 {
 		res, raw := recvResponse(t, phone)
 		codes[itoa(res.StatusCode)+" "+string(res.CSeq().MethodName)] = true
 		if res.StatusCode == 487 {
-			if tag, _ := res.To().Params.Get("tag"); tag == "" {
-				t.Errorf("487 without a To-tag:\n%s", raw)
+			if tag, _ := res.To().Params.Get("tag"); tag == "" || tag != ringTag {
+				t.Errorf("487 with To-tag %q, the 180 had %q:\n%s", tag, ringTag, raw)
 			}
 		}
 	}
