@@ -66,13 +66,14 @@ func (o *overload) observe(fill int) {
 	case fill < 0:
 	case fill >= shedAbove && !o.shedding.Load():
 		if o.shedding.CompareAndSwap(false, true) {
-			o.log.Warn("sip udp: overloaded, refusing new calls with 503 until the front catches up",
+			o.log.Warn("sip udp: overloaded, refusing new calls and registrations with 503 until the front catches up",
 				"buffer_fill_permille", fill)
 		}
 	case fill <= o.below() && o.shedding.Load():
 		if o.shedding.CompareAndSwap(true, false) {
-			o.log.Info("sip udp: caught up, taking new calls again",
-				"buffer_fill_permille", fill, "refused_so_far", o.refused.Load())
+			o.log.Info("sip udp: caught up, taking new calls and registrations again",
+				"buffer_fill_permille", fill, "refused_so_far", o.refused.Load(),
+				"registrations_refused_so_far", o.refusedRegisters.Load())
 		}
 	}
 }
