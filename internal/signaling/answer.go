@@ -169,22 +169,13 @@ func writeResponseHead(b *bytes.Buffer, req *sip.Request, code int, reason, tag 
 			}
 		}
 	}
-	top := true
-	for _, h := range hs {
-		if !isNamed(h, "Via", "v") {
-			continue
-		}
-		if top {
-			top = false
-			if v := req.Via(); v != nil {
-				if p, ok := v.Params.Get("rport"); ok && p == "" {
-					writeViaAnswered(b, v, req.Source())
-					continue
-				}
-			}
+	eachVia(req, func(h sip.Header, rport *sip.ViaHeader) {
+		if rport != nil {
+			writeViaAnswered(b, rport, req.Source())
+			return
 		}
 		writeHeaderLine(b, h)
-	}
+	})
 	if h := req.From(); h != nil {
 		writeHeaderLine(b, h)
 	}

@@ -33,21 +33,12 @@ func responseTagged(req *sip.Request, code int, reason, tag string) *sip.Respons
 			}
 		}
 	}
-	top := true
-	for _, h := range req.Headers() {
-		if !isNamed(h, "Via", "v") {
-			continue
-		}
-		if top {
-			top = false
-			if v := req.Via(); v != nil {
-				if p, ok := v.Params.Get("rport"); ok && p == "" {
-					h = viaAnswered(v, req.Source())
-				}
-			}
+	eachVia(req, func(h sip.Header, rport *sip.ViaHeader) {
+		if rport != nil {
+			h = viaAnswered(rport, req.Source())
 		}
 		res.AppendHeader(h)
-	}
+	})
 	if h := req.From(); h != nil {
 		res.AppendHeader(h)
 	}
@@ -81,6 +72,27 @@ func responseTagged(req *sip.Request, code int, reason, tag string) *sip.Respons
 	res.SetTransport(req.Transport())
 	res.SetDestination(req.Source())
 	return res
+}
+
+// eachVia calls f with each Via of req in order; rport is the top one when
+// it asked for rport (RFC 3581 §4: the response fills it in), else nil.
+func eachVia(req *sip.Request, f func(h sip.Header, rport *sip.ViaHeader)) {
+	top := true
+	for _, h := range req.Headers() {
+		if !isNamed(h, "Via", "v") {
+			continue
+		}
+		var rport *sip.ViaHeader
+		if top {
+			top = false
+			if v := req.Via(); v != nil {
+				if p, ok := v.Params.Get("rport"); ok && p == "" {
+					rport = v
+				}
+			}
+		}
+		f(h, rport)
+	}
 }
 
 // viaAnswered is a copy of the top Via of a request that asked for rport
