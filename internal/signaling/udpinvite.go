@@ -330,16 +330,21 @@ func (tx *inviteTx) handlerDone() {
 func (tx *inviteTx) Respond(res *sip.Response) error {
 	tx.mu.Lock()
 	tx.tagLocked(res)
-	tx.mu.Unlock()
 	buf := tx.f.bufs.get(res)
 	defer tx.f.bufs.put(buf)
-	return tx.respondWire(res.StatusCode, false, buf.Bytes())
+	return tx.respondLocked(res.StatusCode, buf.Bytes())
 }
 
-// respondWire is Respond with the response written (Respond, answer):
-// with the transaction's To-tag (wireTag) when it has one.
+// respondWire is Respond with the response written (answer), with the
+// transaction's To-tag (wireTag) when it has one.
 func (tx *inviteTx) respondWire(code int, _ bool, b []byte) error {
 	tx.mu.Lock()
+	return tx.respondLocked(code, b)
+}
+
+// respondLocked sends b, a response with status code, and moves the
+// transaction on; tx.mu is held and released.
+func (tx *inviteTx) respondLocked(code int, b []byte) error {
 	switch tx.state {
 	case inviteProceeding:
 	case inviteAccepted:
