@@ -395,7 +395,7 @@ func (f *udpFront) handle(rd *frontReader, data []byte, from netip.AddrPort) boo
 		return f.ackOrCancel(req, branch+" "+source, from) // unmatched: sipgo answers 481
 	}
 	key := string(req.Method) + " " + branch + " " + source
-	switch b, state := f.replay.begin(key); state {
+	switch b, state := f.replay.begin(key, nil); state { // an answer is a copy: a retransmission's
 	case replayPending:
 		return true // absorbed: the answer is on its way
 	case replayAnswer:

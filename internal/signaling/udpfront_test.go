@@ -187,20 +187,20 @@ func TestFrontDropsBanned(t *testing.T) {
 // generations first and never the current one.
 func TestReplayCacheGenerations(t *testing.T) {
 	c := newReplayCache(replayShards * 1000)
-	if _, st := c.begin("k"); st != replayNew {
+	if _, st := c.begin("k", nil); st != replayNew {
 		t.Fatalf("first begin: %v", st)
 	}
-	if _, st := c.begin("k"); st != replayPending {
+	if _, st := c.begin("k", nil); st != replayPending {
 		t.Fatalf("second begin while pending: %v", st)
 	}
 	c.finish("k", []byte("answer"))
 	for i := 0; i < replayGenerations; i++ { // kept (replayGenerations-1) ticks at least
-		if b, st := c.begin("k"); st != replayAnswer || string(b) != "answer" {
+		if b, st := c.begin("k", nil); st != replayAnswer || string(b) != "answer" {
 			t.Fatalf("after %d ticks: %v %q", i, st, b)
 		}
 		c.tick()
 	}
-	if _, st := c.begin("k"); st != replayNew {
+	if _, st := c.begin("k", nil); st != replayNew {
 		t.Fatalf("after %d ticks still there", replayGenerations)
 	}
 	c.abandon("k")
@@ -221,15 +221,15 @@ func TestReplayCacheGenerations(t *testing.T) {
 		}
 	}
 	old, cur := key("old"), key("cur")
-	c.begin(old)
+	c.begin(old, nil)
 	c.finish(old, big)
 	c.tick()
-	c.begin(cur)
+	c.begin(cur, nil)
 	c.finish(cur, big)
-	if _, st := c.begin(old); st != replayNew {
+	if _, st := c.begin(old, nil); st != replayNew {
 		t.Errorf("over budget: the old generation was kept")
 	}
-	if _, st := c.begin(cur); st != replayAnswer {
+	if _, st := c.begin(cur, nil); st != replayAnswer {
 		t.Errorf("over budget: the current answer was dropped")
 	}
 }
@@ -285,7 +285,7 @@ func TestFrontDeferredAnswer(t *testing.T) {
 	f := s.udp
 	req, from := phoneRequest(t, phone, inviteMsg(phone, "BYE", "z9hG4bK-bye1", "t1"))
 	key := "BYE z9hG4bK-bye1 " + from.String()
-	if _, st := f.replay.begin(key); st != replayNew {
+	if _, st := f.replay.begin(key, nil); st != replayNew {
 		t.Fatalf("replay state %v before the request, want new", st)
 	}
 	var later func()
@@ -296,19 +296,19 @@ func TestFrontDeferredAnswer(t *testing.T) {
 		}
 		later = func() { s.respond(r, w, 200, "OK") }
 	}, req, &udpTx{f: f, key: key, to: from})
-	if _, st := f.replay.begin(key); st != replayPending {
+	if _, st := f.replay.begin(key, nil); st != replayPending {
 		t.Fatalf("replay state %v after a deferring handler, want pending", st)
 	}
 	go later()
 	_, answer := recvResponse(t, phone)
-	if b, st := f.replay.begin(key); st != replayAnswer || !bytes.Equal(b, answer) {
+	if b, st := f.replay.begin(key, nil); st != replayAnswer || !bytes.Equal(b, answer) {
 		t.Fatalf("replay state %v after the answer (bytes equal: %v), want the answer", st, bytes.Equal(b, answer))
 	}
 
 	key2 := "BYE z9hG4bK-bye2 " + from.String()
-	f.replay.begin(key2)
+	f.replay.begin(key2, nil)
 	f.serve(func(*sip.Request, sip.ServerTransaction) {}, req, &udpTx{f: f, key: key2, to: from})
-	if _, st := f.replay.begin(key2); st != replayNew {
+	if _, st := f.replay.begin(key2, nil); st != replayNew {
 		t.Fatalf("replay state %v after a handler that dropped the request, want new (abandoned)", st)
 	}
 	if deferAnswer(&countTx{}) {

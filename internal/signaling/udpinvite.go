@@ -173,7 +173,7 @@ func (f *udpFront) invite(req *sip.Request, key string, from netip.AddrPort, h f
 	}
 	// Retired after the table was looked up (retire records first, then
 	// leaves the table): a retransmission of an answered INVITE.
-	if _, retired := f.replay.get(key); retired {
+	if _, retired := f.replay.get(key, nil); retired {
 		f.invites.del(key, tx)
 		return
 	}
@@ -217,7 +217,8 @@ func (tx *inviteTx) keep() {
 func (f *udpFront) ackOrCancel(req *sip.Request, key string, from netip.AddrPort) bool {
 	tx := f.invites.get(key)
 	if tx == nil {
-		rec, retired := f.replay.get(key)
+		var one [1]byte // a retired INVITE's record: one byte (udpretired.go)
+		rec, retired := f.replay.get(key, one[:0])
 		switch {
 		case !retired || len(rec) != 1:
 			return false

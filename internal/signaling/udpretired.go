@@ -27,7 +27,7 @@ const (
 // absorb handles a response to a retired transaction of key: true when
 // there is one (an ACK sent again, or nothing), false to pass it on.
 func (c *udpClients) absorb(key string, res *sip.Response) bool {
-	rec, ok := c.retired.get(key)
+	rec, ok := c.retired.get(key, nil) // a copy: a retransmitted response's
 	if !ok || len(rec) == 0 {
 		return false
 	}
