@@ -3,6 +3,7 @@ package signaling
 import (
 	"net"
 	"testing"
+	"time"
 )
 
 // TestFrontSockAllocatesNothing: a datagram sent and one received cost no
@@ -32,5 +33,53 @@ func TestFrontSockAllocatesNothing(t *testing.T) {
 	})
 	if allocs > 0 && !raceEnabled {
 		t.Fatalf("%.1f allocations per datagram sent and received, want 0", allocs)
+	}
+}
+
+// TestFrontSockSendsWithoutTheWriteLock: a send does not queue behind
+// another holder of the descriptor's write lock (RawConn.Write): readers
+// answering at once must not park and wake each other per collision.
+func TestFrontSockSendsWithoutTheWriteLock(t *testing.T) {
+	a, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	rc, err := a.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, release := make(chan struct{}), make(chan struct{})
+	writeDone := make(chan error, 1)
+	go func() { // holds the write lock until released
+		writeDone <- rc.Write(func(uintptr) bool { close(held); <-release; return true })
+	}()
+	<-held
+	sa := newFrontSock(a)
+	msg := []byte("OPTIONS sip:x SIP/2.0\r\n\r\n")
+	sent := make(chan error, 1)
+	go func() { sent <- sa.send(msg, b.LocalAddr().(*net.UDPAddr).AddrPort()) }()
+	select {
+	case err := <-sent:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		close(release)
+		t.Fatal("send waited for the descriptor's write lock")
+	}
+	close(release)
+	if err := <-writeDone; err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 1500)
+	_ = b.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, _, err := b.ReadFromUDPAddrPort(buf); err != nil || string(buf[:n]) != string(msg) {
+		t.Fatalf("received %q, %v", buf[:n], err)
 	}
 }
