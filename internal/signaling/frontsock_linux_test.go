@@ -9,16 +9,7 @@ import (
 // TestFrontSockAllocatesNothing: a datagram sent and one received cost no
 // allocation (each was three, for the closures RawConn calls).
 func TestFrontSockAllocatesNothing(t *testing.T) {
-	a, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	a, b := loopbackPair(t)
 	sa, sb := newFrontSock(a), newFrontSock(b)
 	to := b.LocalAddr().(*net.UDPAddr).AddrPort()
 	msg, buf := []byte("OPTIONS sip:x SIP/2.0\r\n\r\n"), make([]byte, 1500)
@@ -36,20 +27,25 @@ func TestFrontSockAllocatesNothing(t *testing.T) {
 	}
 }
 
+// loopbackPair is two UDP sockets on 127.0.0.1, closed when t ends.
+func loopbackPair(t *testing.T) (a, b *net.UDPConn) {
+	t.Helper()
+	for _, c := range []**net.UDPConn{&a, &b} {
+		conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		*c = conn
+	}
+	return a, b
+}
+
 // TestFrontSockSendsWithoutTheWriteLock: a send does not queue behind
 // another holder of the descriptor's write lock (RawConn.Write): readers
 // answering at once must not park and wake each other per collision.
 func TestFrontSockSendsWithoutTheWriteLock(t *testing.T) {
-	a, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	a, b := loopbackPair(t)
 	rc, err := a.SyscallConn()
 	if err != nil {
 		t.Fatal(err)
