@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -121,7 +122,7 @@ func startSBC(t *testing.T, name, ip string, port int, scen string, o sippOpts) 
 	p := startSipp(t, o)
 	waitFor(t, 10*time.Second, 20*time.Millisecond, "sipp "+name+" listening on "+ip, func() (bool, string) {
 		if !p.running() {
-			t.Fatalf("sipp %s exited at start: %s", name, strings.Join(p.Out.Snapshot(), " | "))
+			t.Fatalf("sipp %s exited at start: %s%s", name, strings.Join(p.Out.Snapshot(), " | "), portHolders(ip, port))
 		}
 		return udpBusy(ip, port, o.Transport), "not yet"
 	})
@@ -255,6 +256,17 @@ func sbcPort(t *testing.T, ip string) int {
 	t.Helper()
 	needLoopbackAlias(t, ip)
 	return freePort(t)
+}
+
+// portHolders says which processes hold port on ip, for a SIPp that could
+// not bind it (a rare "Address already in use" in CI: FreePort reserves
+// the port for every test process, so the holder is something else).
+func portHolders(ip string, port int) string {
+	out, err := exec.Command("ss", "-Hanup", "sport", "= :"+strconv.Itoa(port)).CombinedOutput()
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprintf(" | sockets on %s port %d: %s", ip, port, strings.TrimSpace(string(out)))
 }
 
 // closedPort returns a port on ip where nothing listens (UDP and TCP).
