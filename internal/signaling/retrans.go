@@ -215,6 +215,16 @@ func (c *replayCache) get(key string, dst []byte) ([]byte, bool) {
 	return append(dst, answer...), true
 }
 
+// has says whether key has an answer, without copying it.
+func (c *replayCache) has(key string) bool {
+	h := c.hash(key)
+	sh := &c.shards[h%replayShards]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	g, _, answered := sh.find(h, key)
+	return g >= 0 && answered
+}
+
 // abandon forgets a pending key the handler did not answer (a dropped
 // request): its retransmissions are handled anew.
 func (c *replayCache) abandon(key string) {

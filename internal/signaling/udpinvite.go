@@ -173,7 +173,7 @@ func (f *udpFront) invite(req *sip.Request, key string, from netip.AddrPort, h f
 	}
 	// Retired after the table was looked up (retire records first, then
 	// leaves the table): a retransmission of an answered INVITE.
-	if _, retired := f.replay.get(key, nil); retired {
+	if f.replay.has(key) {
 		f.invites.del(key, tx)
 		return
 	}
