@@ -23,13 +23,21 @@ if [[ $QUICK == 1 ]]; then
 	: "${REFINE:=0}"
 	: "${RSS_CALLS:=300}" "${RSS_HOLD_MS:=4000}"
 	: "${RELAY_CALLS:=50}" "${RELAY_SECS:=5}"
+	: "${RTD_REG_RATES:=4000}" "${RTD_CALL_RATES:=500}"
 else
 	: "${REG_RATES:=1000 2000 4000 8000 16000 32000}" "${REG_STEP_SECS:=5}"
 	: "${CALL_RATES:=250 500 1000 2000 3000 4000 5000 6000 8000 16000}" "${CALL_STEP_SECS:=5}"
 	: "${REFINE:=1}"          # bisection steps between the last pass and the first failure
 	: "${RSS_CALLS:=1000}" "${RSS_HOLD_MS:=8000}"
 	: "${RELAY_CALLS:=200}" "${RELAY_SECS:=15}"
+	: "${RTD_REG_RATES:=4000 8000}" "${RTD_CALL_RATES:=1000 2000 3000}"
 fi
+# RTD: response times to the microsecond from a packet capture (tcpdump on
+# lo, read by bench/rtd), in extra steps after each sweep at the rates above
+# that the sweep passed; SIPp's own samples come in steps of its 4-ms clock.
+# The capture costs the sender CPU in the kernel, so the sweep steps (whose
+# CPU and maximum are reported) run without it. auto: on when tcpdump is here.
+RTD=${RTD:-auto}
 USERS=${USERS:-10000}                   # registrar users (CSV, Switchboard tenants, Kamailio htable)
 USERS_PER_TENANT=${USERS_PER_TENANT:-2500} # the API reads at most 1 MiB per tenant document
 FILL_RATE=${FILL_RATE:-2000}            # REGISTER/s of the first pass that binds every user (RSS)
@@ -80,6 +88,15 @@ done
 if [[ -z ${SB_BIN:-} ]] && ! command -v go >/dev/null; then
 	missing+=("go        (to build Switchboard; or set SB_BIN to a built binary)")
 fi
+rtd_missing=
+command -v tcpdump >/dev/null || rtd_missing="tcpdump   (Debian: apt-get install tcpdump; for RTD=1)"
+[[ -n ${RTD_BIN:-} ]] || command -v go >/dev/null || rtd_missing="go        (to build bench/rtd; or set RTD_BIN; for RTD=1)"
+case $RTD in
+auto) [[ -n $rtd_missing ]] && RTD=0 || RTD=1 ;;
+1) [[ -z $rtd_missing ]] || missing+=("$rtd_missing") ;;
+0) ;;
+*) missing+=("RTD=$RTD: want 0, 1 or auto") ;;
+esac
 if ((${#missing[@]})); then
 	echo "bench: missing tools, nothing was installed:" >&2
 	printf '  %s\n' "${missing[@]}" >&2
@@ -95,6 +112,13 @@ esac
 CLK_TCK=$(getconf CLK_TCK)
 mkdir -p "$OUT"
 echo "bench: results in $OUT"
+if [[ $RTD == 1 && -z ${RTD_BIN:-} ]]; then
+	RTD_BIN=$OUT/rtd
+	(cd "$ROOT" && go build -o "$RTD_BIN" ./bench/rtd) || {
+		echo "bench: go build ./bench/rtd failed; set RTD_BIN or RTD=0" >&2
+		exit 2
+	}
+fi
 read -r _b0 _t0 < <(awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t }' /proc/stat)
 sleep 2
 read -r _b1 _t1 < <(awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t }' /proc/stat)
@@ -340,7 +364,7 @@ measure_step() {
 	*) secs=$CALL_STEP_SECS ;;
 	esac
 	calls=$((rate * secs))
-	dir=$OUT/$sys-$kind-$rate
+	dir=$OUT/$sys-$kind-$rate${STEP_TAG:-}
 	rm -rf "$dir"
 	wait_quiet
 	local _tot0 _tot1
@@ -370,11 +394,46 @@ measure_step() {
 		verdict="FAIL (rc $rc)"
 	fi
 	STEP_ACH=$ach STEP_CPU=$cpu STEP_DONE=$(awk -v n="$ok" -v c="$calls" 'BEGIN { printf "%.1f", 100 * n / c }')
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$sys" "$kind" "$rate" "$ach" "$ok" "$fail" "$retr" \
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$sys" "$kind${STEP_TAG:-}" "$rate" "$ach" "$ok" "$fail" "$retr" \
 		"$cpu" "$busy" "$STEP_P50" "$STEP_P99" "$verdict" "$PRE_BUSY" "$STEP_MEAN" | tee -a "$STEPS" | awk -F'\t' '{
 		printf "  %-11s %-4s %6s/s -> %8s/s ok %-7s fail %-5s retrans %-6s cpu %7s us  box %3s%% (before %2s%%)  p50/p99 %s/%s ms (mean %s)  %s\n",
 			$1, $2, $3, $4, $5, $6, $7, $8, $9, $13, $10, $11, $14, $12 }'
 	sleep "$STEP_GAP"
+}
+
+# rtd_steps SYS KIND RATES...: with RTD=1, one more step at each RATE the
+# sweep passed, the server's packets captured on lo meanwhile; bench/rtd
+# reads the capture: R[SYS.KIND.rtd.RATE] = bench/rtd -tsv's line (n, p50
+# p90 p99 p99.9 max mean in ms from the first request of a SIPp call to the
+# server's 2xx, as SIPp's rtd; unanswered; the same six for the 2xx's own
+# transaction). AFTER_STEP runs after each step, as in sweep.
+rtd_steps() {
+	[[ $RTD == 1 ]] || return 0
+	local sys=$1 kind=$2 rate method secs cap tpid line drops
+	shift 2
+	if [[ $kind == reg ]]; then method=REGISTER secs=$REG_STEP_SECS; else method=INVITE secs=$CALL_STEP_SECS; fi
+	for rate in "$@"; do
+		[[ " ${R[$sys.$kind.passed]:-} " == *" $rate "* ]] || continue
+		cap=$OUT/$sys-$kind-$rate-rtd.pcap
+		start_bg "$OUT/$sys-$kind-$rate-rtd.tcpdump.log" timeout -k 5 $((secs + 120)) \
+			tcpdump -i lo -n -s 2048 -B 16384 -c $((rate * secs * 12 + 10000)) -w "$cap" udp port "${REMOTE##*:}"
+		tpid=$LAST_PID
+		sleep 1 # until it listens
+		STEP_TAG=-rtd measure_step "$sys" "$kind" "$rate"
+		stop_pid "$tpid"
+		${AFTER_STEP:-true}
+		drops=$(awk '/dropped by kernel/ { print $1 }' "$OUT/$sys-$kind-$rate-rtd.tcpdump.log")
+		if ! line=$("$RTD_BIN" -server "$REMOTE" -method "$method" -tsv "$cap" 2>>"$OUT/rtd.log"); then
+			note "bench/rtd failed on $cap (see $OUT/rtd.log)"
+			continue
+		fi
+		[[ ${KEEP_PCAP:-0} == 1 ]] || rm -f "$cap"
+		R[$sys.$kind.rtd.$rate]=$line
+		R[$sys.$kind.rtd.rates]="${R[$sys.$kind.rtd.rates]:-} $rate"
+		awk -v s="$sys" -v k="$kind" -v r="$rate" -v d="${drops:-?}" -F'\t' '{
+			printf "  %-11s %-4s %6s/s captured (%s flows, %s not answered in it, %s packets dropped), ms p50/p90/p99/p99.9/max/mean: first request to 2xx %s/%s/%s/%s/%s/%s; the 2xx'"'"'s transaction %s/%s/%s/%s/%s/%s\n",
+				s, k, r, $1, $8, d, $2, $3, $4, $5, $6, $7, $9, $10, $11, $12, $13, $14 }' <<<"$line"
+	done
 }
 
 # sweep SYS KIND RATES...: rising rates until the first failure, then REFINE
@@ -539,11 +598,13 @@ phase_kamailio() {
 	note "Kamailio: PSS ${m0} -> ${m1} KiB for $USERS bindings; shared memory in use +${R[kamailio.allocreg]} KiB/registration"
 	reg_args
 	sweep kamailio reg $REG_RATES
+	rtd_steps kamailio reg $RTD_REG_RATES
 
 	start_uas kam-uas ""
 	local uas=$UAS_WRAP
 	call_args
 	sweep kamailio call $CALL_RATES
+	rtd_steps kamailio call $RTD_CALL_RATES
 	rss_calls kamailio "$REMOTE" kam_shm
 	stop_pid "$uas"
 	stop_pid "$wrap"
@@ -726,6 +787,7 @@ phase_switchboard() {
 		pprof_start sb-reg
 		sweep switchboard reg $REG_RATES
 		perf_stop
+		rtd_steps switchboard reg $RTD_REG_RATES
 	fi
 
 	# The callee registers itself in the user profile; in the dr profile it is
@@ -748,6 +810,7 @@ phase_switchboard() {
 		ncalls=$(tail -n +$((s0 + 1)) "$STEPS" | awk -F'\t' '$1 == "switchboard" && $2 == "call" { n += $5 } END { print n + 0 }')
 		R[switchboard.callalloc]=$(alloc_per_call "$OUT/sb-heap-before-calls.pprof" "$OUT/sb-heap-after-calls.pprof" "$ncalls")
 		note "Switchboard: allocated per call over the sweep ($ncalls calls): ${R[switchboard.callalloc]:-n/a (no go tool or no profile)}"
+		AFTER_STEP=sb_ports_rest rtd_steps switchboard call $RTD_CALL_RATES
 		rss_calls switchboard "$REMOTE" sb_heap
 		sb_ports_rest
 		stop_pid "$uas"
@@ -810,6 +873,29 @@ half_rate() {
 	echo "$best"
 }
 row() { printf '| %-48s | %18s | %18s | %6s |\n' "$1" "$2" "$3" "$4"; }
+# rtd_rate KIND HALF: the captured rate both systems have, nearest below HALF
+# (else the lowest they share)
+rtd_rate() {
+	local r best= low=
+	for r in $(g "switchboard.$1.rtd.rates"); do
+		[[ -n $(g "kamailio.$1.rtd.$r") ]] || continue
+		[[ -z $low ]] || ((r < low)) && low=$r
+		[[ -n $2 ]] && ((r <= $2)) && { [[ -z $best ]] || ((r > best)); } && best=$r
+	done
+	echo "${best:-$low}"
+}
+rtdcell() { # rtdcell SYS KIND RATE [FIELD]: "p50 / p99 / p99.9" from the capture (FIELD of the p50: 2 the flow, 9 the transaction)
+	local v
+	v=$(g "$1.$2.rtd.$3")
+	[[ -n $v ]] || { echo "-"; return; }
+	awk -F'\t' -v f="${4:-2}" '{ print $f " / " $(f + 2) " / " $(f + 3) }' <<<"$v"
+}
+rtddiff() { # rtddiff KIND RATE [FIELD]: Switchboard's p99 minus Kamailio's, ms
+	local a b f=$((${3:-2} + 2))
+	a=$(g "switchboard.$1.rtd.$2") b=$(g "kamailio.$1.rtd.$2")
+	[[ -n $a && -n $b ]] || { echo "-"; return; }
+	awk -v a="$(cut -f$f <<<"$a")" -v b="$(cut -f$f <<<"$b")" 'BEGIN { if (a == "-" || b == "-") print "-"; else printf "%+.2f", a - b }'
+}
 maxcell() { # maxcell SYS KIND: the max, marked when the harness capped it
 	local v c
 	v=$(g "$1.$2.max")
@@ -850,6 +936,11 @@ fi
 	row "REGISTER/s with digest, 0 failures, <1% retr" "$(maxcell switchboard reg)" "$(maxcell kamailio reg)" "$(ratio "$(g switchboard.reg.max)" "$(g kamailio.reg.max)")"
 	row "CPU-µs per registration (at ${rr:-?}/s)" "$(g "switchboard.reg.cpu.$rr")" "$(g "kamailio.reg.cpu.$rr")" "$(ratio "$(g "switchboard.reg.cpu.$rr")" "$(g "kamailio.reg.cpu.$rr")")"
 	row "REGISTER p50 / p99 (mean) ms (at ${rh:-?}/s)" "$(g "switchboard.reg.p50.$rh") / $(g "switchboard.reg.p99.$rh") ($(g "switchboard.reg.mean.$rh"))" "$(g "kamailio.reg.p50.$rh") / $(g "kamailio.reg.p99.$rh") ($(g "kamailio.reg.mean.$rh"))" "-"
+	if [[ $RTD == 1 ]]; then
+		x=$(rtd_rate reg "$rh")
+		row "  captured, µs clock: p50 / p99 / p99.9 (at ${x:-?}/s) [ratio col: p99 Δ ms]" "$(rtdcell switchboard reg "$x")" "$(rtdcell kamailio reg "$x")" "$(rtddiff reg "$x")"
+		row "    the 200's transaction alone" "$(rtdcell switchboard reg "$x" 9)" "$(rtdcell kamailio reg "$x" 9)" "$(rtddiff reg "$x" 9)"
+	fi
 	row "memory KiB per registration: PSS ($USERS bindings)" "$(g switchboard.rssreg)" "$(g kamailio.rssreg)" "$(ratio "$(g switchboard.rssreg)" "$(g kamailio.rssreg)")"
 	row "  allocated: Go heap in use / Kamailio shm" "$(g switchboard.allocreg)" "$(g kamailio.allocreg)" "$(ratio "$(g switchboard.allocreg)" "$(g kamailio.allocreg)")"
 	row "  live: Go heap after a forced GC / Kamailio shm" "$(g switchboard.livereg)" "$(g kamailio.allocreg)" "$(ratio "$(g switchboard.livereg)" "$(g kamailio.allocreg)")"
@@ -858,6 +949,11 @@ fi
 	row "CPU-µs per call (at ${cr:-?}/s)" "$(g "switchboard.call.cpu.$cr")" "$(g "kamailio.call.cpu.$cr")" "$(ratio "$(g "switchboard.call.cpu.$cr")" "$(g "kamailio.call.cpu.$cr")")"
 	row "  allocated per call (Go heap profiles, whole sweep)" "${R[switchboard.callalloc]:-n/a}" "-" "-"
 	row "INVITE→200 p50 / p99 (mean) ms (at ${ch:-?}/s)" "$(g "switchboard.call.p50.$ch") / $(g "switchboard.call.p99.$ch") ($(g "switchboard.call.mean.$ch"))" "$(g "kamailio.call.p50.$ch") / $(g "kamailio.call.p99.$ch") ($(g "kamailio.call.mean.$ch"))" "-"
+	if [[ $RTD == 1 ]]; then
+		x=$(rtd_rate call "$ch")
+		row "  captured, µs clock: p50 / p99 / p99.9 (at ${x:-?}/s) [ratio col: p99 Δ ms]" "$(rtdcell switchboard call "$x")" "$(rtdcell kamailio call "$x")" "$(rtddiff call "$x")"
+		row "    the 200's transaction alone" "$(rtdcell switchboard call "$x" 9)" "$(rtdcell kamailio call "$x" 9)" "$(rtddiff call "$x" 9)"
+	fi
 	row "memory KiB per active call: PSS ($RSS_CALLS calls)" "$sbpss" "$(g kamailio.rsscall)" "$(ratio "$(g switchboard.rsscall)" "$(g kamailio.rsscall)")"
 	row "  allocated: Go heap after a forced GC / Kamailio shm" "$(g switchboard.alloccall)" "$(g kamailio.alloccall)" "$(ratio "$(g switchboard.alloccall)" "$(g kamailio.alloccall)")"
 	rtcell=$(g rtpengine.relay.pps)
