@@ -49,6 +49,7 @@ MEM_SETTLE=${MEM_SETTLE:-$([[ $QUICK == 1 ]] && echo 5 || echo 41)} # s before a
 SB_PORT_WAIT=${SB_PORT_WAIT:-11}        # seconds after a Switchboard call step: relay ports rest 10 s
 PHASES=${PHASES:-sipp kamailio switchboard rtpengine}
 SB_PARTS=${SB_PARTS:-reg call relay}   # what the switchboard phase runs (a subset to iterate on one figure)
+KAM_PARTS=${KAM_PARTS:-reg call}       # what the kamailio phase runs (bench/ab.sh kamailio ...)
 CALL_PROFILE=${CALL_PROFILE:-dr}        # dr: user → SBC via Direct Routing (issue 8) | user: user → user
 DR_TENANT_YAML=${DR_TENANT_YAML:-}      # dr: tenant document with dial plan + voice route to the SBC (default: generated)
 DR_TARGET=${DR_TARGET:-4255551234}      # dr: national number dialled (US; the Global dial plan makes it E.164)
@@ -429,6 +430,7 @@ rtd_steps() {
 		fi
 		[[ ${KEEP_PCAP:-0} == 1 ]] || rm -f "$cap"
 		R[$sys.$kind.rtd.$rate]=$line
+		printf '%s\t%s\t%s\t%s\n' "$sys" "$kind" "$rate" "$line" >>"$OUT/rtd.tsv"
 		R[$sys.$kind.rtd.rates]="${R[$sys.$kind.rtd.rates]:-} $rate"
 		awk -v s="$sys" -v k="$kind" -v r="$rate" -v d="${drops:-?}" -F'\t' '{
 			printf "  %-11s %-4s %6s/s captured (%s flows, %s not answered in it, %s packets dropped), ms p50/p90/p99/p99.9/max/mean: first request to 2xx %s/%s/%s/%s/%s/%s; the 2xx'"'"'s transaction %s/%s/%s/%s/%s/%s\n",
@@ -597,16 +599,20 @@ phase_kamailio() {
 	R[kamailio.allocreg]=$(awk -v a="$a0" -v b="$a1" -v n="$USERS" 'BEGIN { printf "%.2f", (b - a) / n / 1024 }')
 	note "Kamailio: PSS ${m0} -> ${m1} KiB for $USERS bindings; shared memory in use +${R[kamailio.allocreg]} KiB/registration"
 	reg_args
-	sweep kamailio reg $REG_RATES
-	rtd_steps kamailio reg $RTD_REG_RATES
+	if [[ " $KAM_PARTS " == *" reg "* ]]; then
+		sweep kamailio reg $REG_RATES
+		rtd_steps kamailio reg $RTD_REG_RATES
+	fi
 
-	start_uas kam-uas ""
-	local uas=$UAS_WRAP
-	call_args
-	sweep kamailio call $CALL_RATES
-	rtd_steps kamailio call $RTD_CALL_RATES
-	rss_calls kamailio "$REMOTE" kam_shm
-	stop_pid "$uas"
+	if [[ " $KAM_PARTS " == *" call "* ]]; then
+		start_uas kam-uas ""
+		local uas=$UAS_WRAP
+		call_args
+		sweep kamailio call $CALL_RATES
+		rtd_steps kamailio call $RTD_CALL_RATES
+		rss_calls kamailio "$REMOTE" kam_shm
+		stop_pid "$uas"
+	fi
 	stop_pid "$wrap"
 }
 
