@@ -3,6 +3,7 @@ package signaling
 import (
 	"log/slog"
 	"sync/atomic"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -16,7 +17,8 @@ import (
 // still, and the node collapses to a fraction of what it can do (the
 // bench saw 1,400-1,500 calls/s completed at 4,500/s offered, against
 // 3,800/s when not overloaded). So while the buffer is more than half
-// full the front refuses new calls — an INVITE without a To-tag — at
+// full — for shedConfirm, or three quarters full at once — the front
+// refuses new calls — an INVITE without a To-tag — at
 // once with 503 and a Retry-After, which costs a parse and a short
 // answer instead of a call, and keeps handling everything else: what is
 // under way finishes, and the new-call rate that gets through is what the
@@ -28,9 +30,21 @@ import (
 // not collapse the node either; a REGISTER with credentials completes a
 // registration already begun and is handled. OPTIONS and requests inside
 // dialogs are never refused here.
+//
+// A buffer half full for a moment is not an overload: a stall of the
+// process (a collection, the host's hypervisor) queues datagrams that are
+// then worked through within tens of milliseconds, far inside the
+// 500-ms retransmission timer. Refusing then turned a passing load into
+// failures: 2,141 new registrations refused in an 81-ms spell at 16,000
+// REGISTER/s (session 13, docs/performance.md), where Kamailio passed the
+// same step queueing for up to 188 ms. So half full must last
+// shedConfirm; three quarters full (the buffer about to drop datagrams)
+// sheds at once.
 const (
-	shedAbove = 500 // thousandths of the receive buffer: start refusing new calls
-	shedBelow = 125 // and stop
+	shedAbove   = 500 // thousandths of the receive buffer: refuse new calls when it stays this full for shedConfirm
+	shedNow     = 750 // or when it is this full
+	shedConfirm = 50 * time.Millisecond
+	shedBelow   = 125 // and stop at this
 	// shedProbeEvery is how often a reader asks how full the buffer is
 	// (a getsockopt in the same turn as the recvfrom), while not shedding;
 	// while shedding it asks after every datagram, so that it stops as
@@ -45,6 +59,11 @@ const (
 // refused.
 type overload struct {
 	shedding atomic.Bool
+	// highSince is when a reading first found the buffer at shedAbove or
+	// more since the last reading below it (UnixNano); 0: none.
+	highSince atomic.Int64
+	// clock, when set, replaces time.Now (tests).
+	clock func() time.Time
 	// floor, when set, replaces shedBelow (tests: -1 keeps shedding on).
 	floor   atomic.Pointer[int]
 	refused atomic.Uint64 // new calls
@@ -64,18 +83,41 @@ func (o *overload) probe(n uint) bool {
 func (o *overload) observe(fill int) {
 	switch {
 	case fill < 0:
-	case fill >= shedAbove && !o.shedding.Load():
-		if o.shedding.CompareAndSwap(false, true) {
-			o.log.Warn("sip udp: overloaded, refusing new calls and registrations with 503 until the front catches up",
-				"buffer_fill_permille", fill)
-		}
-	case fill <= o.below() && o.shedding.Load():
-		if o.shedding.CompareAndSwap(true, false) {
+	case o.shedding.Load():
+		if fill <= o.below() && o.shedding.CompareAndSwap(true, false) {
+			o.highSince.Store(0)
 			o.log.Info("sip udp: caught up, taking new calls and registrations again",
 				"buffer_fill_permille", fill, "refused_so_far", o.refused.Load(),
 				"registrations_refused_so_far", o.refusedRegisters.Load())
 		}
+	case fill >= shedNow:
+		o.shed(fill)
+	case fill >= shedAbove:
+		now := o.now().UnixNano()
+		if since := o.highSince.Load(); since == 0 {
+			o.highSince.CompareAndSwap(0, now)
+		} else if now-since >= int64(shedConfirm) {
+			o.shed(fill)
+		}
+	default:
+		if o.highSince.Load() != 0 {
+			o.highSince.Store(0)
+		}
 	}
+}
+
+func (o *overload) shed(fill int) {
+	if o.shedding.CompareAndSwap(false, true) {
+		o.log.Warn("sip udp: overloaded, refusing new calls and registrations with 503 until the front catches up",
+			"buffer_fill_permille", fill)
+	}
+}
+
+func (o *overload) now() time.Time {
+	if o.clock != nil {
+		return o.clock()
+	}
+	return time.Now()
 }
 
 func (o *overload) below() int {

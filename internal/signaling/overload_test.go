@@ -3,6 +3,7 @@ package signaling
 import (
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -66,18 +67,30 @@ func TestFrontShedsNewCallsOnly(t *testing.T) {
 	}
 }
 
-// TestOverloadHysteresis: shedding starts at shedAbove, lasts down to
-// shedBelow, and a reading of -1 (none) changes nothing.
+// TestOverloadHysteresis: shedding starts at shedNow at once, or at
+// shedAbove held for shedConfirm — a brief spike above it does not shed —,
+// lasts down to shedBelow, and a reading of -1 (none) changes nothing.
 func TestOverloadHysteresis(t *testing.T) {
-	o := overload{log: slog.New(slog.DiscardHandler)}
+	now := time.Unix(1000, 0)
+	o := overload{log: slog.New(slog.DiscardHandler), clock: func() time.Time { return now }}
+	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
 	steps := []struct {
-		fill int
-		want bool
-	}{{0, false}, {shedAbove - 1, false}, {shedAbove, true}, {-1, true}, {shedBelow + 1, true}, {shedBelow, false}, {-1, false}}
-	for _, st := range steps {
+		after time.Duration // since the previous reading
+		fill  int
+		want  bool
+	}{
+		{0, 0, false}, {0, shedAbove - 1, false},
+		{ms(1), shedAbove, false}, {ms(30), shedNow - 1, false}, {ms(30), shedAbove - 1, false}, // a spike: gone in 61 ms
+		{ms(1), shedAbove, false}, {ms(30), -1, false}, {ms(19), shedAbove, false}, {ms(1), shedAbove + 1, true}, // held for 50 ms
+		{0, -1, true}, {ms(5), shedBelow + 1, true}, {0, shedBelow, false}, {0, -1, false},
+		{ms(1), shedNow, true}, {0, shedAbove, true}, {0, 0, false}, // three quarters sheds at once
+		{ms(100), shedAbove, false}, // the earlier spell is not held against a new one
+	}
+	for i, st := range steps {
+		now = now.Add(st.after)
 		o.observe(st.fill)
 		if got := o.shedding.Load(); got != st.want {
-			t.Fatalf("after %d‰: shedding %v, want %v", st.fill, got, st.want)
+			t.Fatalf("step %d, %d‰: shedding %v, want %v", i, st.fill, got, st.want)
 		}
 	}
 	if !o.probe(shedProbeEvery) || o.probe(1) {
