@@ -20,6 +20,10 @@ type inbound struct {
 	callID   string
 	localTag string
 	source   string // where the caller's requests come from (NAT)
+	// rtxT1, rtxT2 replace sip.T1 and sip.T2 for the 2xx's retransmission
+	// when set (tests shorten them without touching sipgo's globals, which
+	// transactions of other tests read meanwhile).
+	rtxT1, rtxT2 time.Duration
 
 	mu           sync.Mutex
 	events       callctl.InboundEvents
@@ -219,8 +223,12 @@ func (in *inbound) Answer(sdp []byte) error {
 // is released. One timer does it, re-armed from its own callback: no
 // goroutine waits for the ACK, and the ACK stops the timer (ackReceived).
 func (in *inbound) retransmit(res *sip.Response) {
-	deadline := time.Now().Add(64 * sip.T1)
-	interval, t2 := sip.T1, sip.T2 // interval is touched only by the callback: one runs at a time
+	t1, t2 := sip.T1, sip.T2
+	if in.rtxT1 > 0 {
+		t1, t2 = in.rtxT1, in.rtxT2
+	}
+	deadline := time.Now().Add(64 * t1)
+	interval := t1 // touched only by the callback: one runs at a time
 	var fire func()
 	fire = func() {
 		select {

@@ -36,7 +36,9 @@ func (e *callerEvents) Cancel()                                    { e.add("canc
 func (e *callerEvents) Ack()                                       { e.add("ack") }
 func (e *callerEvents) ReInvite(_ []byte, reply func(int, []byte)) { reply(488, nil) }
 
-func answeredInbound(t *testing.T) (*inbound, *countTx, *callerEvents) {
+// answeredInbound is a call answered to a caller that never ACKs; t1 and t2,
+// when not zero, replace sip.T1 and sip.T2 for its 2xx's retransmission.
+func answeredInbound(t *testing.T, t1, t2 time.Duration) (*inbound, *countTx, *callerEvents) {
 	t.Helper()
 	s := testServer(t)
 	raw := "INVITE sip:4255551234@example.com SIP/2.0\r\n" +
@@ -54,7 +56,8 @@ func answeredInbound(t *testing.T) (*inbound, *countTx, *callerEvents) {
 	tx := &countTx{done: make(chan struct{})}
 	ev := &callerEvents{}
 	in := &inbound{s: s, req: req, tx: tx, callID: "rtx-test", localTag: "ours", source: "127.0.0.1:9",
-		finalCh: make(chan struct{}), acked: make(chan struct{}), cseq: 1, remoteTarget: req.Recipient, events: ev}
+		finalCh: make(chan struct{}), acked: make(chan struct{}), cseq: 1, remoteTarget: req.Recipient, events: ev,
+		rtxT1: t1, rtxT2: t2}
 	in.st = s.newTimer(in.newRequest, in.expired)
 	if err := in.Answer(nil); err != nil {
 		t.Fatal(err)
@@ -65,7 +68,7 @@ func answeredInbound(t *testing.T) (*inbound, *countTx, *callerEvents) {
 // The 2xx to the caller is retransmitted at T1, 2*T1... until the ACK
 // comes, and not after it.
 func TestInboundRetransmitsUntilAck(t *testing.T) {
-	in, tx, ev := answeredInbound(t)
+	in, tx, ev := answeredInbound(t, 0, 0)
 	if n := tx.count(); n != 1 {
 		t.Fatalf("%d responses at answer, want 1", n)
 	}
@@ -86,10 +89,7 @@ func TestInboundRetransmitsUntilAck(t *testing.T) {
 // Without an ACK the retransmissions stop after 64*T1 and the call hears
 // that the session is over (it sends BYE on both legs).
 func TestInboundUnacknowledgedEndsTheCall(t *testing.T) {
-	t1, t2, t4 := sip.T1, sip.T2, sip.T4
-	sip.SetTimers(10*time.Millisecond, 40*time.Millisecond, 50*time.Millisecond)
-	t.Cleanup(func() { sip.SetTimers(t1, t2, t4) })
-	_, tx, ev := answeredInbound(t)
+	_, tx, ev := answeredInbound(t, 10*time.Millisecond, 40*time.Millisecond)
 	deadline := time.Now().Add(5 * time.Second)
 	for len(ev.got()) == 0 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)

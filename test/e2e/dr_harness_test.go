@@ -119,14 +119,30 @@ func startSBC(t *testing.T, name, ip string, port int, scen string, o sippOpts) 
 	if o.Timeout == 0 {
 		o.Timeout = 5 * time.Minute
 	}
-	p := startSipp(t, o)
-	waitFor(t, 10*time.Second, 20*time.Millisecond, "sipp "+name+" listening on "+ip, func() (bool, string) {
-		if !p.running() {
-			t.Fatalf("sipp %s exited at start: %s%s", name, strings.Join(p.Out.Snapshot(), " | "), portHolders(ip, port))
+	// The port was free when the test chose it (testkit.FreePort), but in
+	// rare CI runs something held it for a moment when SIPp bound it —
+	// gone by the time ss looked. The server is already configured with
+	// this port, so SIPp tries it again a few times before the test fails.
+	for attempt := 1; ; attempt++ {
+		p := startSipp(t, o)
+		inUse := false
+		waitFor(t, 10*time.Second, 20*time.Millisecond, "sipp "+name+" listening on "+ip, func() (bool, string) {
+			if !p.running() {
+				out := strings.Join(p.Out.Snapshot(), " | ")
+				if attempt < 4 && strings.Contains(out, "Address already in use") {
+					inUse = true
+					return true, ""
+				}
+				t.Fatalf("sipp %s exited at start: %s%s", name, out, portHolders(ip, port))
+			}
+			return udpBusy(ip, port, o.Transport), "not yet"
+		})
+		if !inUse {
+			return p
 		}
-		return udpBusy(ip, port, o.Transport), "not yet"
-	})
-	return p
+		t.Logf("sipp %s: %s:%d in use at start (attempt %d), trying again%s", name, ip, port, attempt, portHolders(ip, port))
+		time.Sleep(300 * time.Millisecond)
+	}
 }
 
 // udpBusy says whether something listens on ip:port (UDP, or TCP for t1).
