@@ -17,7 +17,7 @@ import (
 // still, and the node collapses to a fraction of what it can do (the
 // bench saw 1,400-1,500 calls/s completed at 4,500/s offered, against
 // 3,800/s when not overloaded). So while the buffer is more than half
-// full — for shedConfirm, or three quarters full at once — the front
+// full (for shedConfirm, or three quarters full at once) the front
 // refuses new calls — an INVITE without a To-tag — at
 // once with 503 and a Retry-After, which costs a parse and a short
 // answer instead of a call, and keeps handling everything else: what is
