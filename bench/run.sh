@@ -47,6 +47,14 @@ QUIET_PCT=${QUIET_PCT:-20}             # before each step, wait for the machine 
 QUIET_MAX=${QUIET_MAX:-$([[ $QUICK == 1 ]] && echo 5 || echo 60)} # ...for at most this many seconds
 MEM_SETTLE=${MEM_SETTLE:-$([[ $QUICK == 1 ]] && echo 5 || echo 41)} # s before a memory baseline/reading (UDP transactions end after 32 s; the UDP front's replay cache keeps answers 32-40 s)
 SB_PORT_WAIT=${SB_PORT_WAIT:-11}        # seconds after a Switchboard call step: relay ports rest 10 s
+# SERVER_CPUS, LOAD_CPUS: CPU lists (taskset -c syntax), set together or not
+# at all. The server under test (Switchboard, Kamailio, rtpengine, SIPp's mock
+# registrar) runs on SERVER_CPUS, everything else this script starts (SIPp,
+# tcpdump) on LOAD_CPUS: on loopback each datagram SIPp sends wakes the
+# server on SIPp's own CPU (the kernel's sync wake-up), where it waits for
+# SIPp to finish its burst while the other CPU idles (bench/README.md,
+# "Placement"). Unset: the kernel places everything, as in every run before.
+SERVER_CPUS=${SERVER_CPUS:-} LOAD_CPUS=${LOAD_CPUS:-}
 PHASES=${PHASES:-sipp kamailio switchboard rtpengine}
 SB_PARTS=${SB_PARTS:-reg call relay}   # what the switchboard phase runs (a subset to iterate on one figure)
 KAM_PARTS=${KAM_PARTS:-reg call}       # what the kamailio phase runs (bench/ab.sh kamailio ...)
@@ -55,7 +63,7 @@ DR_TENANT_YAML=${DR_TENANT_YAML:-}      # dr: tenant document with dial plan + v
 DR_TARGET=${DR_TARGET:-4255551234}      # dr: national number dialled (US; the Global dial plan makes it E.164)
 SBC_IP=${SBC_IP:-127.0.0.2}             # dr: the SBC's own loopback address (gateways are recognised by source address)
 KAM_CALL_AUTH=${KAM_CALL_AUTH:-0}       # 1: Kamailio also challenges INVITEs (407), like Switchboard
-KAM_CHILDREN=${KAM_CHILDREN:-$(nproc)}  # UDP workers; more than the cores only adds context switches (4 on 2 cores: +20-25 % CPU per call)
+KAM_CHILDREN=${KAM_CHILDREN:-}         # UDP workers, default one per server CPU; more than the cores only adds context switches (4 on 2 cores: +20-25 % CPU per call)
 KAM_SHM_MB=${KAM_SHM_MB:-1024}          # tm keeps ~12 KiB per transaction for 5 s after it ends: 256 MB ran out at 2,000 calls/s
 KAM_SHM_PREFAULT=${KAM_SHM_PREFAULT:-1} # 1: Kamailio touches all its shared memory at start (shm_force_alloc)
 KAM_PKG_MB=${KAM_PKG_MB:-16}
@@ -159,6 +167,15 @@ cleanup() {
 		stop_pid "$pid"
 	done
 }
+SRV_PIN=() # the prefix that starts a server on SERVER_CPUS
+if [[ -n $SERVER_CPUS || -n $LOAD_CPUS ]]; then
+	[[ -n $SERVER_CPUS && -n $LOAD_CPUS ]] || { echo "bench: set SERVER_CPUS and LOAD_CPUS together" >&2; exit 2; }
+	command -v taskset >/dev/null || { echo "bench: SERVER_CPUS needs taskset (util-linux)" >&2; exit 2; }
+	taskset -c "$SERVER_CPUS" true 2>/dev/null || { echo "bench: SERVER_CPUS=$SERVER_CPUS: not a CPU list taskset accepts here" >&2; exit 2; }
+	taskset -cp "$LOAD_CPUS" $$ >/dev/null 2>&1 || { echo "bench: LOAD_CPUS=$LOAD_CPUS: not a CPU list taskset accepts here" >&2; exit 2; }
+	SRV_PIN=(taskset -c "$SERVER_CPUS")
+fi
+: "${KAM_CHILDREN:=$("${SRV_PIN[@]}" nproc)}" # Go's GOMAXPROCS follows the same affinity
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
@@ -535,7 +552,7 @@ call_args() {
 phase_sipp() {
 	note "SIPp ceiling: REGISTER against a SIPp mock registrar"
 	mkdir -p "$OUT/mock"
-	start_bg "$OUT/mock/sipp.out" timeout -k 5 "$MAX_RUNTIME" "$SIPP" -sf "$SC/registrar_mock.xml" -i "$LOOP" -p "$MOCK_PORT" \
+	start_bg "$OUT/mock/sipp.out" "${SRV_PIN[@]}" timeout -k 5 "$MAX_RUNTIME" "$SIPP" -sf "$SC/registrar_mock.xml" -i "$LOOP" -p "$MOCK_PORT" \
 		-m 100000000 -timeout "${MAX_RUNTIME}s" -nostdin -buff_size "$SOCKBUF"
 	local mock=$LAST_PID
 	sleep 0.5
@@ -568,7 +585,7 @@ kam_start() {
 	[[ $KAM_SHM_PREFAULT == 1 ]] && defs+=(-A SHM_PREFAULT)
 	mkdir -p "$OUT/$name-run"
 	note "Kamailio $("$KAMAILIO" -v 2>/dev/null | awk '/^version/ { print $3 }'): -x fm, $KAM_CHILDREN children, ${KAM_SHM_MB} MB shm"
-	start_bg "$OUT/$name.log" timeout -k 10 "$MAX_RUNTIME" "$KAMAILIO" -f "$HERE/kamailio/kamailio.cfg" -x fm \
+	start_bg "$OUT/$name.log" "${SRV_PIN[@]}" timeout -k 10 "$MAX_RUNTIME" "$KAMAILIO" -f "$HERE/kamailio/kamailio.cfg" -x fm \
 		-m "$KAM_SHM_MB" -M "$KAM_PKG_MB" -n "$KAM_CHILDREN" -l "udp:$LOOP:$KAM_PORT" -DD -E \
 		-Y "$OUT/$name-run" -P "$OUT/$name-run/kamailio.pid" "${defs[@]}"
 	KAM_WRAP=$LAST_PID
@@ -654,7 +671,7 @@ phase_rtpengine() {
 		return 0
 	fi
 	mkdir -p "$OUT/rtpengine"
-	start_bg "$OUT/rtpengine/rtpengine.log" timeout -k 10 "$MAX_RUNTIME" "$RTPENGINE" --config-file=none --foreground \
+	start_bg "$OUT/rtpengine/rtpengine.log" "${SRV_PIN[@]}" timeout -k 10 "$MAX_RUNTIME" "$RTPENGINE" --config-file=none --foreground \
 		--log-stderr --log-level=4 --interface="$LOOP" --listen-ng="$LOOP:$RTPE_NG_PORT" \
 		--listen-http="$LOOP:$RTPE_HTTP_PORT" --port-min="${RTPE_PORTS%-*}" --port-max="${RTPE_PORTS#*-}" \
 		--table=-1 --num-threads="$RTPE_THREADS" --delete-delay=0 --pidfile="$OUT/rtpengine/rtpengine.pid"
@@ -750,7 +767,7 @@ phase_switchboard() {
 	fi
 	SB_TOKEN=bench-$RANDOM$RANDOM
 	note "Switchboard $("$bin" version 2>/dev/null | sed -n 1p): log level $SB_LOG_LEVEL, rtp ports $SB_RTP_PORTS"
-	start_bg "$OUT/switchboard.log" timeout -k 10 "$MAX_RUNTIME" "$bin" serve --sip "$LOOP:$SB_PORT" \
+	start_bg "$OUT/switchboard.log" "${SRV_PIN[@]}" timeout -k 10 "$MAX_RUNTIME" "$bin" serve --sip "$LOOP:$SB_PORT" \
 		--http "$LOOP:$SB_HTTP_PORT" --data "$OUT/sb-data" --admin-token "$SB_TOKEN" --rtp-ports "$SB_RTP_PORTS" \
 		--log-level "$SB_LOG_LEVEL" --max-user-pstn-calls 0 --intl-calls-per-hour 0
 	local wrap=$LAST_PID pid i
@@ -935,7 +952,7 @@ if awk -v v="$sbpss" 'BEGIN { exit !(v + 0 < 0) }'; then
 fi
 {
 	echo
-	echo "Switchboard vs Kamailio on $(nproc) cores (${IDLE_BUSY}% busy before the run), SIPp $("$SIPP" -v 2>/dev/null | awk '/SIPp v/ { print $2 }'), $(date -u +%Y-%m-%dT%H:%MZ), $((SECONDS - T_START)) s"
+	echo "Switchboard vs Kamailio on $(nproc --all) cores${SERVER_CPUS:+ (servers on CPUs $SERVER_CPUS, SIPp on $LOAD_CPUS)} (${IDLE_BUSY}% busy before the run), SIPp $("$SIPP" -v 2>/dev/null | awk '/SIPp v/ { print $2 }'), $(date -u +%Y-%m-%dT%H:%MZ), $((SECONDS - T_START)) s"
 	echo
 	row "figure" "$SBL" "Kamailio" "ratio"
 	row "------" "---" "---" "---"

@@ -28,24 +28,26 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"time"
 )
 
 func main() {
 	server := flag.String("server", "", "the server's address as host:port (the packets to and from it are measured)")
 	method := flag.String("method", "INVITE", "the request whose flows are timed: INVITE or REGISTER (any method works)")
 	tsv := flag.Bool("tsv", false, "print one line, tab-separated: answered, the flows' p50 p90 p99 p99.9 max mean (ms), unanswered, the same six for the 2xx's transactions alone")
+	slow := flag.Duration("slow", 0, "also list every answered transaction that took at least this long (e.g. 1ms): when its request was captured and its time")
 	flag.Usage = func() {
-		fmt.Fprintln(flag.CommandLine.Output(), "usage: rtd -server HOST:PORT [-method INVITE|REGISTER] [-tsv] FILE.pcap")
+		fmt.Fprintln(flag.CommandLine.Output(), "usage: rtd -server HOST:PORT [-method INVITE|REGISTER] [-tsv] [-slow D] FILE.pcap")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
-	if err := run(*server, *method, *tsv, flag.Args(), os.Stdout); err != nil {
+	if err := run(*server, *method, *tsv, *slow, flag.Args(), os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "rtd:", err)
 		os.Exit(2)
 	}
 }
 
-func run(server, method string, tsv bool, files []string, out io.Writer) error {
+func run(server, method string, tsv bool, slow time.Duration, files []string, out io.Writer) error {
 	if len(files) != 1 {
 		return errors.New("one pcap file expected")
 	}
@@ -66,6 +68,7 @@ func run(server, method string, tsv bool, files []string, out io.Writer) error {
 		return fmt.Errorf("%s: %w", files[0], err)
 	}
 	m := newMeter(srv.Addr().Unmap(), srv.Port(), strings.ToUpper(method))
+	m.slow = slow
 	for {
 		d, err := p.next()
 		if err == io.EOF {
@@ -83,5 +86,6 @@ func run(server, method string, tsv bool, files []string, out io.Writer) error {
 	} else {
 		fmt.Fprint(out, r.text(server, method))
 	}
+	fmt.Fprint(out, r.slowLines())
 	return nil
 }

@@ -41,7 +41,14 @@ type meter struct {
 	txTimes  []time.Duration
 	failed   int // flows the server ended with a final answer other than 2xx, 401 or 407
 	bad      int // datagrams to or from the server sipgo could not parse
+
+	slow   time.Duration // when > 0, answered transactions at least this long are listed
+	slowTx []slowTx
 }
+
+// slowTx is one answered transaction of at least -slow: when its request
+// crossed the interface (since the Unix epoch) and how long its 2xx took.
+type slowTx struct{ at, took time.Duration }
 
 func newMeter(addr netip.Addr, port uint16, method string) *meter {
 	return &meter{addr: addr, port: port, method: method, parser: sip.NewParser(),
@@ -92,6 +99,9 @@ func (m *meter) add(d datagram) {
 			m.samples = append(m.samples, d.at-start)
 			if t, ok := m.txs[txKey{k, cseq.SeqNo}]; ok {
 				m.txTimes = append(m.txTimes, d.at-t)
+				if m.slow > 0 && d.at-t >= m.slow {
+					m.slowTx = append(m.slowTx, slowTx{t, d.at - t})
+				}
 			}
 		case msg.StatusCode != 401 && msg.StatusCode != 407:
 			m.answered[k] = true
@@ -110,6 +120,7 @@ func callIDOf(msg sip.Message) string {
 type result struct {
 	sorted                []time.Duration
 	tx                    []time.Duration // the answered transactions' times, sorted
+	slow                  []slowTx        // in capture order
 	unanswered, failed    int
 	bad, skipped, started int
 }
@@ -119,7 +130,7 @@ func (m *meter) result() result {
 	slices.Sort(s)
 	slices.Sort(tx)
 	return result{sorted: s, tx: tx, unanswered: len(m.started) - len(m.answered), failed: m.failed,
-		bad: m.bad, started: len(m.started)}
+		bad: m.bad, started: len(m.started), slow: m.slowTx}
 }
 
 // quantile is the nearest-rank q-quantile (0 < q ≤ 1) of sorted; 0
@@ -168,6 +179,19 @@ func (r result) text(server, method string) string {
 	if len(r.sorted) > 0 {
 		fmt.Fprintf(&b, "  flow, first request to 2xx, ms:       p50 p90 p99 p99.9 max mean  %s\n", stats(r.sorted, " "))
 		fmt.Fprintf(&b, "  the 2xx's transaction alone, ms:       p50 p90 p99 p99.9 max mean  %s\n", stats(r.tx, " "))
+	}
+	return b.String()
+}
+
+// slowLines lists the slow transactions, one a line: "slow", the UTC time
+// their request crossed the interface (to the microsecond, to set beside
+// the server's log or GODEBUG=gctrace=1 lines) and the time to the 2xx in
+// ms.
+func (r result) slowLines() string {
+	var b strings.Builder
+	for _, t := range r.slow {
+		at := time.Unix(0, int64(t.at)).UTC()
+		fmt.Fprintf(&b, "slow\t%s\t%s\n", at.Format("2006-01-02T15:04:05.000000Z"), ms(t.took))
 	}
 	return b.String()
 }

@@ -153,7 +153,7 @@ func runOn(t *testing.T, c *capture, method string, tsv bool) string {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	if err := run(srv, method, tsv, []string{path}, &out); err != nil {
+	if err := run(srv, method, tsv, 0, []string{path}, &out); err != nil {
 		t.Fatal(err)
 	}
 	return out.String()
@@ -191,6 +191,28 @@ func TestRegistrationsTimedFromFirstRequestToFirst2xx(t *testing.T) {
 	}
 }
 
+func TestSlowTransactionsListed(t *testing.T) {
+	c := newCapture(binary.LittleEndian, false, linkEthernet)
+	registrations(c)
+	path := filepath.Join(t.TempDir(), "cap.pcap")
+	if err := os.WriteFile(path, c.buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := run(srv, "REGISTER", true, 150*time.Microsecond, []string{path}, &out); err != nil {
+		t.Fatal(err)
+	}
+	// The transactions of 150, 200 and 1,500 µs (not the one of 90), in the
+	// order their 2xx was captured, stamped with their request's time.
+	want := "slow\t2023-11-14T22:13:20.000300Z\t0.150\n" +
+		"slow\t2023-11-14T22:13:20.001000Z\t0.200\n" +
+		"slow\t2023-11-14T22:13:20.005000Z\t1.500\n"
+	lines := strings.SplitN(out.String(), "\n", 2)
+	if len(lines) != 2 || lines[1] != want {
+		t.Errorf("output %q, want the tsv line then %q", out.String(), want)
+	}
+}
+
 func TestInviteThroughAProxy(t *testing.T) {
 	// A proxy challenges, then forwards the INVITE with the same call-ID:
 	// only the client's side is timed (first INVITE in, through the 407, to
@@ -209,7 +231,7 @@ func TestInviteThroughAProxy(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	if err := run("[::1]:5060", "INVITE", true, []string{path}, &out); err != nil {
+	if err := run("[::1]:5060", "INVITE", true, 0, []string{path}, &out); err != nil {
 		t.Fatal(err)
 	}
 	if want := "1\t0.470\t0.470\t0.470\t0.470\t0.470\t0.470\t0\t0.430\t0.430\t0.430\t0.430\t0.430\t0.430\n"; out.String() != want {
@@ -242,7 +264,7 @@ func TestBadInput(t *testing.T) {
 		{srv, "INVITE", []string{filepath.Join(dir, "missing")}, "no such file"},
 		{srv, "INVITE", []string{notPcap}, "not a pcap file"},
 	} {
-		err := run(tc.server, tc.method, false, tc.files, &bytes.Buffer{})
+		err := run(tc.server, tc.method, false, 0, tc.files, &bytes.Buffer{})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("run(%q, %q, %v) = %v, want an error with %q", tc.server, tc.method, tc.files, err, tc.want)
 		}
