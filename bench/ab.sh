@@ -16,12 +16,14 @@
 # per call moves by ±15 % on the project's machine: compare the rounds,
 # not one pair. With RTD (run.sh; on when tcpdump is here) every rate is
 # also captured (RTD_*_RATES=RATES) and the 200's transaction p50/p99 are
-# printed.
+# printed. Every other run.sh knob passes through the environment, e.g.
+# SERVER_CPUS=1 LOAD_CPUS=0 to run each server on a CPU of its own
+# (bench/README.md, "Placement").
 # Output: one line per step (binary, round, rate, CPU-µs, mean response
 # time, verdict, captured p50 and p99 in ms); the runs' directories are
 # OUT_PREFIX-BIN-ROUND.
 set -euo pipefail
-[[ $# -ge 4 ]] || { sed -n 2,23p "$0"; exit 2; }
+[[ $# -ge 4 ]] || { sed -n 2,24p "$0"; exit 2; }
 kind=$1 rates=$2 rounds=$3
 shift 3
 case $kind in
