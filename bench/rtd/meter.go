@@ -98,9 +98,10 @@ func (m *meter) add(d datagram) {
 			m.answered[k] = true
 			m.samples = append(m.samples, d.at-start)
 			if t, ok := m.txs[txKey{k, cseq.SeqNo}]; ok {
-				m.txTimes = append(m.txTimes, d.at-t)
-				if m.slow > 0 && d.at-t >= m.slow {
-					m.slowTx = append(m.slowTx, slowTx{t, d.at - t})
+				took := d.at - t
+				m.txTimes = append(m.txTimes, took)
+				if m.slow > 0 && took >= m.slow {
+					m.slowTx = append(m.slowTx, slowTx{t, took})
 				}
 			}
 		case msg.StatusCode != 401 && msg.StatusCode != 407:
