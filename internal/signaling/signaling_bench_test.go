@@ -239,7 +239,10 @@ func BenchmarkFrontRegister(b *testing.B) {
 		i++
 	}
 	b.StopTimer()
-	if n := s.udp.replay.len(); n != 2*i {
+	// The answers were remembered: all of them in a short run; in a long
+	// one (-benchtime 3s: ≈ 100,000 registrations) the cache's budget and
+	// its rotation have dropped the oldest (replayBudget, replayKeep).
+	if n := s.udp.replay.len(); n == 0 || n > 2*i || (i < 20_000 && n != 2*i) {
 		b.Fatalf("replay cache holds %d answers for %d registrations", n, i)
 	}
 }
