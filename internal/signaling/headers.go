@@ -25,8 +25,11 @@ type message interface {
 // isNamed says whether h is called name or, when compact is not "", by its
 // compact form (RFC 3261 §7.3.3).
 func isNamed(h sip.Header, name, compact string) bool {
+	// The length first: most comparisons end there. Header names are ASCII
+	// tokens (RFC 3261 §25.1), so a name that folds to ours only through
+	// Unicode (the Kelvin sign for K, ſ for s) is not ours.
 	n := h.Name()
-	return strings.EqualFold(n, name) || (compact != "" && strings.EqualFold(n, compact))
+	return len(n) == len(name) && strings.EqualFold(n, name) || len(n) == len(compact) && compact != "" && strings.EqualFold(n, compact)
 }
 
 // headerNamed returns m's first header called name (any case), or nil.

@@ -141,3 +141,24 @@ func TestCompleteMatchesSipgo(t *testing.T) {
 		t.Error("complete: a request without From, To, Call-ID and Max-Forwards is complete")
 	}
 }
+
+// TestIsNamed: a header's name matches in any ASCII case, or by its
+// compact form; a name that equals ours only under Unicode folding (ſ
+// folds to s, the Kelvin sign to k) does not: header names are ASCII
+// tokens.
+func TestIsNamed(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		want bool
+	}{
+		{"Supported", true}, {"SUPPORTED", true}, {"supported", true}, {"k", true}, {"K", true},
+		{"Supporte", false}, {"Require", false}, {"Suppoſted", false}, {"\u212a", false},
+	} {
+		if got := isNamed(sip.NewHeader(c.name, "x"), "Supported", "k"); got != c.want {
+			t.Errorf("isNamed(%q, Supported, k) = %v, want %v", c.name, got, c.want)
+		}
+	}
+	if got := isNamed(sip.NewHeader("x", "1"), "Expires", ""); got {
+		t.Error("a one-letter name matched an empty compact form")
+	}
+}
