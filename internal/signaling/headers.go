@@ -29,7 +29,8 @@ func isNamed(h sip.Header, name, compact string) bool {
 	// tokens (RFC 3261 §25.1), so a name that folds to ours only through
 	// Unicode (the Kelvin sign for K, ſ for s) is not ours.
 	n := h.Name()
-	return len(n) == len(name) && strings.EqualFold(n, name) || len(n) == len(compact) && compact != "" && strings.EqualFold(n, compact)
+	return (len(n) == len(name) && strings.EqualFold(n, name)) ||
+		(compact != "" && len(n) == len(compact) && strings.EqualFold(n, compact))
 }
 
 // headerNamed returns m's first header called name (any case), or nil.
