@@ -478,7 +478,7 @@ func repeatedHeader(req *sip.Request) string {
 	for _, h := range req.Headers() {
 		name := h.Name()
 		for i, sv := range singleValued {
-			if len(name) == len(sv) && strings.EqualFold(name, sv) { // the length first: most headers end there
+			if sameName(name, sv) {
 				if seen[i] {
 					return sv
 				}

@@ -25,13 +25,15 @@ type message interface {
 // isNamed says whether h is called name or, when compact is not "", by its
 // compact form (RFC 3261 §7.3.3).
 func isNamed(h sip.Header, name, compact string) bool {
-	// The length first: most comparisons end there. Header names are ASCII
-	// tokens (RFC 3261 §25.1), so a name that folds to ours only through
-	// Unicode (the Kelvin sign for K, ſ for s) is not ours.
 	n := h.Name()
-	return (len(n) == len(name) && strings.EqualFold(n, name)) ||
-		(compact != "" && len(n) == len(compact) && strings.EqualFold(n, compact))
+	return sameName(n, name) || (compact != "" && sameName(n, compact))
 }
+
+// sameName says whether two header names are the same in any ASCII case.
+// The length first: most comparisons end there. Header names are ASCII
+// tokens (RFC 3261 §25.1), so a name that folds to ours only through
+// Unicode (the Kelvin sign for K, ſ for s) is not ours.
+func sameName(a, b string) bool { return len(a) == len(b) && strings.EqualFold(a, b) }
 
 // headerNamed returns m's first header called name (any case), or nil.
 func headerNamed(m message, name string) sip.Header {
